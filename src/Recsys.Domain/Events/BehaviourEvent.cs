@@ -1,0 +1,22 @@
+namespace Recsys.Domain.Events;
+
+/// <summary>A validated behaviour event. Build one through <see cref="EventValidator"/>.</summary>
+public sealed record BehaviourEvent(
+    string EventId,
+    string UserId,
+    string? ItemId,
+    BehaviourType Type,
+    DateTimeOffset Timestamp,
+    string? Query);
+
+/// <summary>An event as it arrived, before validation: every field may be missing or wrong.</summary>
+public sealed record EventInput(
+    string? EventId,
+    string? UserId,
+    string? ItemId,
+    string? Type,
+    string? Timestamp,
+    string? Query);
+
+/// <summary>One problem with one field of one input, worded for the person who sent it.</summary>
+public sealed record FieldError(string Field, string Message);

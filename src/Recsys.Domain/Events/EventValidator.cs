@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace Recsys.Domain.Events;
+
+public sealed record EventValidationOptions
+{
+    public const int DefaultMaxIdLength = 128;
+    public const int DefaultMaxQueryLength = 512;
+
+    public int MaxIdLength { get; init; } = DefaultMaxIdLength;
+    public int MaxQueryLength { get; init; } = DefaultMaxQueryLength;
+
+    /// <summary>How far ahead of the server clock a timestamp may be (clock skew between shops and us).</summary>
+    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Turns raw inputs into <see cref="BehaviourEvent"/>s, naming every field that is wrong.</summary>
+public sealed class EventValidator(EventValidationOptions options, TimeProvider clock)
+{
+    private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
+
+    public EventValidator() : this(new EventValidationOptions(), TimeProvider.System)
+    {
+    }
+
+    public EventValidationOptions Options => options;
+
+    /// <summary>Validates one input; <paramref name="fieldPrefix"/> (e.g. "events[3].") is put before field names.</summary>
+    public bool TryValidate(EventInput input, string fieldPrefix, out BehaviourEvent? result, List<FieldError> errors)
+    {
+        var before = errors.Count;
+        Identifier.Check(input.EventId, fieldPrefix + "eventId", options.MaxIdLength, errors);
+        Identifier.Check(input.UserId, fieldPrefix + "userId", options.MaxIdLength, errors);
+
+        var typeKnown = BehaviourTypes.TryParse(input.Type, out var type);
+        if (input.Type is null)
+        {
+            errors.Add(new(fieldPrefix + "type", "is required; expected one of " + string.Join(", ", BehaviourTypes.WireNames)));
+        }
+        else if (!typeKnown)
+        {
+            errors.Add(new(fieldPrefix + "type",
+                $"'{Identifier.Shorten(input.Type)}' is not an event type; expected one of {string.Join(", ", BehaviourTypes.WireNames)}"));
+        }
+
+        // A search may carry only its text; every other behaviour is about an item.
+        if (input.ItemId is not null || (typeKnown && type != BehaviourType.Search))
+        {
+            Identifier.Check(input.ItemId, fieldPrefix + "itemId", options.MaxIdLength, errors);
+        }
+
+        if (input.Query is not null)
+        {
+            if (input.Query.Length > options.MaxQueryLength)
+            {
+                errors.Add(new(fieldPrefix + "query", $"is {input.Query.Length} characters long; the limit is {options.MaxQueryLength}"));
+            }
+        }
+        else if (typeKnown && type == BehaviourType.Search && input.ItemId is null)
+        {
+            errors.Add(new(fieldPrefix + "query", "is required for a search event without an itemId"));
+        }
+
+        var timestamp = default(DateTimeOffset);
+        if (string.IsNullOrWhiteSpace(input.Timestamp))
+        {
+            errors.Add(new(fieldPrefix + "timestamp", "is required (ISO-8601 with an offset, e.g. 2026-11-22T10:15:00Z)"));
+        }
+        else if (!DateTimeOffset.TryParse(input.Timestamp, CultureInfo.InvariantCulture,
+                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out timestamp))
+        {
+            errors.Add(new(fieldPrefix + "timestamp",
+                $"'{Identifier.Shorten(input.Timestamp)}' is not an ISO-8601 date and time (e.g. 2026-11-22T10:15:00Z)"));
+        }
+        else
+        {
+            var latest = clock.GetUtcNow() + options.MaxFutureSkew;
+            if (timestamp > latest)
+            {
+                errors.Add(new(fieldPrefix + "timestamp",
+                    $"{timestamp:O} is in the future; at most {options.MaxFutureSkew.TotalMinutes:0.#} minutes ahead of the server clock is accepted"));
+            }
+            else if (timestamp < Earliest)
+            {
+                errors.Add(new(fieldPrefix + "timestamp", $"{timestamp:O} is before 1970-01-01"));
+            }
+        }
+
+        if (errors.Count > before)
+        {
+            result = null;
+            return false;
+        }
+
+        result = new BehaviourEvent(input.EventId!, input.UserId!, input.ItemId, type, timestamp, input.Query);
+        return true;
+    }
+}

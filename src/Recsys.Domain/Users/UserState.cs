@@ -1,0 +1,201 @@
+using Recsys.Domain.Events;
+
+namespace Recsys.Domain.Users;
+
+/// <summary>One behaviour in a user's window: which item, what was done, when (Unix milliseconds).</summary>
+public readonly record struct BehaviourRecord(int ItemIndex, BehaviourType Type, long TimestampMs);
+
+public sealed record UserStateOptions
+{
+    public const int DefaultWindowCapacity = 200;
+
+    /// <summary>How many recent behaviours a user keeps (oldest dropped first).</summary>
+    public int WindowCapacity { get; init; } = DefaultWindowCapacity;
+
+    /// <summary>How many recent event ids are remembered for dedup; 0 means twice the window.</summary>
+    public int DedupHorizon { get; init; }
+
+    /// <summary>How many purchased items are remembered for "exclude purchased".</summary>
+    public int PurchaseMemory { get; init; } = 200;
+
+    /// <summary>How many recent search texts are kept.</summary>
+    public int QueryMemory { get; init; } = 5;
+
+    public int EffectiveDedupHorizon => DedupHorizon > 0 ? DedupHorizon : 2 * WindowCapacity;
+
+    public void Validate()
+    {
+        if (WindowCapacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WindowCapacity), WindowCapacity, "the behaviour window must hold at least one event");
+        }
+        if (DedupHorizon < 0 || PurchaseMemory < 0 || QueryMemory < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DedupHorizon), "dedup horizon, purchase memory and query memory must not be negative");
+        }
+    }
+}
+
+public enum ApplyOutcome
+{
+    Applied,
+    Duplicate,
+}
+
+/// <summary>
+/// A user's recent behaviour: a bounded, time-ordered window, the ids of recent events (so a replayed
+/// event changes nothing), purchases and searches. Not thread-safe: its owning actor serialises access.
+/// </summary>
+public sealed class UserState
+{
+    private readonly UserStateOptions _options;
+    private readonly BehaviourRecord[] _window;
+    private int _windowCount;
+    private readonly ulong[] _recentEventKeys;
+    private int _eventKeyNext;
+    private int _eventKeyCount;
+    private readonly List<int> _purchased = [];
+    private readonly List<string> _queries = [];
+    private UserSnapshot? _snapshot;
+
+    public UserState(string userId, UserStateOptions options)
+    {
+        options.Validate();
+        UserId = userId;
+        _options = options;
+        _window = new BehaviourRecord[options.WindowCapacity];
+        _recentEventKeys = new ulong[options.EffectiveDedupHorizon];
+    }
+
+    public string UserId { get; }
+
+    public UserStateOptions Options => _options;
+
+    /// <summary>Events applied over the user's life (duplicates excluded), not just those in the window.</summary>
+    public long EventCount { get; private set; }
+
+    public long LastEventMs { get; private set; }
+
+    public int WindowCount => _windowCount;
+
+    public bool IsEmpty => EventCount == 0;
+
+    /// <summary>The window, oldest first.</summary>
+    public ReadOnlySpan<BehaviourRecord> Window => _window.AsSpan(0, _windowCount);
+
+    public IReadOnlyList<int> Purchased => _purchased;
+
+    public IReadOnlyList<string> Queries => _queries;
+
+    public ReadOnlySpan<ulong> RecentEventKeys => _recentEventKeys.AsSpan(0, _eventKeyCount);
+
+    public bool HasSeenEvent(string eventId) => HasSeenEventKey(Identifier.StableHash64(eventId));
+
+    private bool HasSeenEventKey(ulong key) => _recentEventKeys.AsSpan(0, _eventKeyCount).Contains(key);
+
+    /// <summary>Applies one event; <paramref name="itemIndex"/> is -1 for a search without an item.</summary>
+    public ApplyOutcome Apply(BehaviourEvent e, int itemIndex)
+    {
+        var key = Identifier.StableHash64(e.EventId);
+        if (HasSeenEventKey(key))
+        {
+            return ApplyOutcome.Duplicate;
+        }
+        RememberEventKey(key);
+
+        var timestampMs = e.Timestamp.ToUnixTimeMilliseconds();
+        if (itemIndex >= 0)
+        {
+            InsertIntoWindow(new BehaviourRecord(itemIndex, e.Type, timestampMs));
+        }
+        if (e.Type == BehaviourType.Purchase && itemIndex >= 0 && _options.PurchaseMemory > 0 && !_purchased.Contains(itemIndex))
+        {
+            if (_purchased.Count == _options.PurchaseMemory)
+            {
+                _purchased.RemoveAt(0);
+            }
+            _purchased.Add(itemIndex);
+        }
+        if (!string.IsNullOrWhiteSpace(e.Query) && _options.QueryMemory > 0)
+        {
+            if (_queries.Count == _options.QueryMemory)
+            {
+                _queries.RemoveAt(0);
+            }
+            _queries.Add(e.Query);
+        }
+        EventCount++;
+        LastEventMs = Math.Max(LastEventMs, timestampMs);
+        _snapshot = null;
+        return ApplyOutcome.Applied;
+    }
+
+    /// <summary>An immutable view for readers outside the actor; cached until the next change.</summary>
+    public UserSnapshot Snapshot() => _snapshot ??= UserSnapshot.From(this);
+
+    private void RememberEventKey(ulong key)
+    {
+        _recentEventKeys[_eventKeyNext] = key;
+        _eventKeyNext = (_eventKeyNext + 1) % _recentEventKeys.Length;
+        _eventKeyCount = Math.Min(_eventKeyCount + 1, _recentEventKeys.Length);
+    }
+
+    private void InsertIntoWindow(BehaviourRecord record)
+    {
+        // Events mostly arrive in time order, so the slot is found from the end.
+        var position = _windowCount;
+        while (position > 0 && _window[position - 1].TimestampMs > record.TimestampMs)
+        {
+            position--;
+        }
+        if (_windowCount == _window.Length)
+        {
+            if (position == 0)
+            {
+                return; // older than everything in a full window: it counts, but does not displace newer behaviour
+            }
+            Array.Copy(_window, 1, _window, 0, position - 1);
+            _window[position - 1] = record;
+            return;
+        }
+        Array.Copy(_window, position, _window, position + 1, _windowCount - position);
+        _window[position] = record;
+        _windowCount++;
+    }
+
+    /// <summary>Rebuilds a state from persisted parts (see <see cref="UserStateCodec"/>).</summary>
+    internal void Restore(ReadOnlySpan<BehaviourRecord> window, ReadOnlySpan<ulong> eventKeysOldestFirst,
+        IEnumerable<int> purchased, IEnumerable<string> queries, long eventCount, long lastEventMs)
+    {
+        var keep = window[Math.Max(0, window.Length - _window.Length)..];
+        keep.CopyTo(_window);
+        _windowCount = keep.Length;
+        foreach (var key in eventKeysOldestFirst)
+        {
+            RememberEventKey(key);
+        }
+        foreach (var item in purchased.TakeLast(_options.PurchaseMemory))
+        {
+            _purchased.Add(item);
+        }
+        foreach (var query in queries.TakeLast(_options.QueryMemory))
+        {
+            _queries.Add(query);
+        }
+        EventCount = eventCount;
+        LastEventMs = lastEventMs;
+        _snapshot = null;
+    }
+
+    /// <summary>The remembered event keys, oldest first, for persistence.</summary>
+    internal ulong[] EventKeysOldestFirst()
+    {
+        var keys = new ulong[_eventKeyCount];
+        var start = _eventKeyCount < _recentEventKeys.Length ? 0 : _eventKeyNext;
+        for (var i = 0; i < _eventKeyCount; i++)
+        {
+            keys[i] = _recentEventKeys[(start + i) % _recentEventKeys.Length];
+        }
+        return keys;
+    }
+}

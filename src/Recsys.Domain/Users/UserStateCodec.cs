@@ -1,0 +1,120 @@
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+
+namespace Recsys.Domain.Users;
+
+/// <summary>
+/// The persisted form of a user's state. Items are stored by external id, not by this process's
+/// dense index, so a state written by one silo reads back in another.
+/// </summary>
+public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
+{
+    private const ushort Magic = 0x5355; // "US"
+    private const byte FormatVersion = 1;
+
+    public byte[] Encode(UserState state)
+    {
+        using var buffer = new MemoryStream(64 + state.WindowCount * 24);
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write(Magic);
+            writer.Write(FormatVersion);
+            writer.Write(state.UserId);
+            writer.Write(state.EventCount);
+            writer.Write(state.LastEventMs);
+            var window = state.Window;
+            writer.Write(window.Length);
+            foreach (var record in window)
+            {
+                writer.Write(items.GetId(record.ItemIndex));
+                writer.Write((byte)record.Type);
+                writer.Write(record.TimestampMs);
+            }
+            var keys = state.EventKeysOldestFirst();
+            writer.Write(keys.Length);
+            foreach (var key in keys)
+            {
+                writer.Write(key);
+            }
+            writer.Write(state.Purchased.Count);
+            foreach (var item in state.Purchased)
+            {
+                writer.Write(items.GetId(item));
+            }
+            writer.Write(state.Queries.Count);
+            foreach (var query in state.Queries)
+            {
+                writer.Write(query);
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    public UserState Decode(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            using var stream = new MemoryStream(data.ToArray(), writable: false);
+            using var reader = new BinaryReader(stream);
+            if (reader.ReadUInt16() != Magic)
+            {
+                throw new InvalidDataException("not a user state record (bad magic number)");
+            }
+            var version = reader.ReadByte();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"user state format version {version} is not supported (this build reads version {FormatVersion})");
+            }
+            var userId = reader.ReadString();
+            var eventCount = reader.ReadInt64();
+            var lastEventMs = reader.ReadInt64();
+            var window = new BehaviourRecord[ReadCount(reader, stream)];
+            for (var i = 0; i < window.Length; i++)
+            {
+                var item = items.GetOrAdd(reader.ReadString());
+                var type = reader.ReadByte();
+                if (type > (byte)BehaviourType.Purchase)
+                {
+                    throw new InvalidDataException($"behaviour type {type} is unknown");
+                }
+                window[i] = new BehaviourRecord(item, (BehaviourType)type, reader.ReadInt64());
+            }
+            var keys = new ulong[ReadCount(reader, stream)];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = reader.ReadUInt64();
+            }
+            var purchased = new int[ReadCount(reader, stream)];
+            for (var i = 0; i < purchased.Length; i++)
+            {
+                purchased[i] = items.GetOrAdd(reader.ReadString());
+            }
+            var queries = new string[ReadCount(reader, stream)];
+            for (var i = 0; i < queries.Length; i++)
+            {
+                queries[i] = reader.ReadString();
+            }
+            if (stream.Position != stream.Length)
+            {
+                throw new InvalidDataException($"{stream.Length - stream.Position} unexpected bytes after the record");
+            }
+            var state = new UserState(userId, options);
+            state.Restore(window, keys, purchased, queries, eventCount, lastEventMs);
+            return state;
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException("user state record is truncated");
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader, Stream stream)
+    {
+        var count = reader.ReadInt32();
+        if (count < 0 || count > stream.Length - stream.Position)
+        {
+            throw new InvalidDataException($"user state record is corrupt (count {count} does not fit the remaining bytes)");
+        }
+        return count;
+    }
+}
