@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Recsys.Contracts;
+
+/// <summary>One recommended item: <c>score</c> is a relative strength in [0, 1], best first.</summary>
+public sealed record RecommendedItem(string ItemId, double Score, string Reason);
+
+/// <summary>GET /v1/users/{userId}/recommendations.</summary>
+public sealed record RecommendationsResponse(string UserId, string RecommendationId, string ModelVersion, IReadOnlyList<RecommendedItem> Items);
+
+/// <summary>GET /v1/items/{itemId}/similar: the recommendations shape, for an item instead of a user.</summary>
+public sealed record SimilarItemsResponse(string ItemId, string RecommendationId, string ModelVersion, IReadOnlyList<RecommendedItem> Items);
+
+public sealed record RecentBehaviour(string ItemId, string Type, DateTimeOffset Timestamp);
+
+/// <summary>The intent the model inferred; absent until a model is loaded.</summary>
+public sealed record UserIntent(string ModelVersion, double PurchaseIntent);
+
+/// <summary>GET /v1/users/{userId}: what the user's actor holds.</summary>
+public sealed record UserProfileResponse(
+    string UserId,
+    long EventCount,
+    DateTimeOffset? LastEventAt,
+    IReadOnlyList<RecentBehaviour> Recent,
+    IReadOnlyList<string> Purchased,
+    IReadOnlyList<string> RecentQueries,
+    UserIntent? Intent);
+
+/// <summary>POST /v1/events: 202 when every event was valid.</summary>
+public sealed record EventsAcceptedResponse(int Received, int Accepted, int Duplicates, int Rejected);
+
+/// <summary>POST /v1/items: 200 when every item was valid.</summary>
+public sealed record ItemsUpsertedResponse(int Received, int Upserted, int Rejected);
+
+/// <summary>An event as clients send it (used by clients such as <c>simulate</c>; the server reads events field by field).</summary>
+public sealed record EventRequest(
+    string EventId,
+    string UserId,
+    string? ItemId,
+    string Type,
+    DateTimeOffset Timestamp,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query);
+
+/// <summary>A catalogue item as clients send it.</summary>
+public sealed record ItemRequest(string ItemId, string? Title, string? Category, decimal? Price, bool InStock);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(RecommendationsResponse))]
+[JsonSerializable(typeof(SimilarItemsResponse))]
+[JsonSerializable(typeof(UserProfileResponse))]
+[JsonSerializable(typeof(EventsAcceptedResponse))]
+[JsonSerializable(typeof(ItemsUpsertedResponse))]
+[JsonSerializable(typeof(EventRequest[]))]
+[JsonSerializable(typeof(ItemRequest[]))]
+[JsonSerializable(typeof(List<EventRequest>))]
+[JsonSerializable(typeof(List<ItemRequest>))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,167 @@
+using Microsoft.Extensions.Logging;
+using Recsys.Actors;
+using Recsys.Contracts;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
+using Recsys.Silo.State;
+
+namespace Recsys.Silo;
+
+/// <summary>
+/// The embedded default: user actors, catalogue, trending and co-occurrence in this process, events
+/// delivered to actors directly. Recommendations are computed by a stateless worker pool from the
+/// user actor's snapshot, so a slow scoring never holds up the user's event turns.
+/// </summary>
+public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
+{
+    public const string FallbackModelVersion = "fallback-v1";
+
+    private readonly ActorHost<string, UserActor> _users;
+    private readonly StatelessWorkerPool<FallbackRecommender> _recommenders;
+    private readonly SiloServices _services;
+    private readonly FallbackRecommender _recommender;
+    private long _accepted;
+    private long _duplicates;
+
+    public EmbeddedCluster(SiloOptions options, IStateStore store, TimeProvider clock, ILoggerFactory loggerFactory)
+    {
+        var catalogue = new ItemCatalogue(new ItemRegistry());
+        var trending = new TrendingIndex(options.TrendingHalfLife, clock) { RefreshInterval = options.TrendingRefreshInterval };
+        var coOccurrence = new CoOccurrenceIndex(options.CoOccurrence);
+        _services = new SiloServices(catalogue, trending, coOccurrence, store, options.Users);
+        _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services), options.Actors, clock,
+            loggerFactory.CreateLogger("Recsys.Silo.UserActors"));
+        _recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
+        var workers = options.RecommendationWorkers > 0 ? options.RecommendationWorkers : Environment.ProcessorCount;
+        _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, workers, options.RecommendationQueueCapacity);
+    }
+
+    public ItemCatalogue Catalogue => _services.Catalogue;
+
+    public ActorHost<string, UserActor> Users => _users;
+
+    public long AcceptedEvents => Interlocked.Read(ref _accepted);
+
+    public long DuplicateEvents => Interlocked.Read(ref _duplicates);
+
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
+    {
+        // One turn per user and batch: a user's events apply in the order sent, different users in parallel.
+        var byUser = new Dictionary<string, List<BehaviourEvent>>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!byUser.TryGetValue(e.UserId, out var list))
+            {
+                byUser[e.UserId] = list = [];
+            }
+            list.Add(e);
+        }
+        var turns = new List<Task<ApplyOutcome[]>>(byUser.Count);
+        foreach (var (userId, userEvents) in byUser)
+        {
+            turns.Add(_users.AskAsync(userId, userEvents, static (actor, batch) => actor.Apply(batch), cancellationToken).AsTask());
+        }
+        var accepted = 0;
+        var duplicates = 0;
+        foreach (var outcomes in await Task.WhenAll(turns))
+        {
+            foreach (var outcome in outcomes)
+            {
+                if (outcome == ApplyOutcome.Applied)
+                {
+                    accepted++;
+                }
+                else
+                {
+                    duplicates++;
+                }
+            }
+        }
+        Interlocked.Add(ref _accepted, accepted);
+        Interlocked.Add(ref _duplicates, duplicates);
+        return new IngestResult(accepted, duplicates);
+    }
+
+    public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken)
+    {
+        foreach (var item in items)
+        {
+            _services.Catalogue.Upsert(item);
+        }
+        return Task.FromResult(items.Count);
+    }
+
+    public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    {
+        var user = await GetSnapshotAsync(userId, cancellationToken);
+        var items = await _recommenders.InvokeAsync((user, count, filter),
+            static (recommender, request) => recommender.Recommend(request.user, request.count, request.filter), cancellationToken);
+        return new RecommendationsResponse(userId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
+    }
+
+    public async Task<SimilarItemsResponse?> SimilarAsync(string itemId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    {
+        if (!_services.Catalogue.Items.TryGetIndex(itemId, out var itemIndex))
+        {
+            return null;
+        }
+        var items = await _recommenders.InvokeAsync((itemIndex, count, filter),
+            static (recommender, request) => recommender.Similar(request.itemIndex, request.count, request.filter), cancellationToken);
+        return new SimilarItemsResponse(itemId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
+    }
+
+    public async Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken)
+    {
+        var user = await GetSnapshotAsync(userId, cancellationToken);
+        var items = _services.Catalogue.Items;
+        var recent = new List<RecentBehaviour>(Math.Min(recentLimit, user.Recent.Count));
+        for (var i = user.Recent.Count - 1; i >= 0 && recent.Count < recentLimit; i--)
+        {
+            var record = user.Recent[i];
+            recent.Add(new RecentBehaviour(items.GetId(record.ItemIndex), record.Type.ToWireName(),
+                DateTimeOffset.FromUnixTimeMilliseconds(record.TimestampMs)));
+        }
+        return new UserProfileResponse(
+            userId,
+            user.EventCount,
+            user.EventCount > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(user.LastEventMs) : null,
+            recent,
+            user.Purchased.Select(items.GetId).ToArray(),
+            user.Queries,
+            Intent: null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _users.DisposeAsync();
+        await _recommenders.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The user's state as their actor holds it. Users never seen get an empty snapshot without an
+    /// activation, so that reads for unknown ids (scans, typos) cannot fill memory with empty actors.
+    /// </summary>
+    private async ValueTask<UserSnapshot> GetSnapshotAsync(string userId, CancellationToken cancellationToken)
+    {
+        if (!_users.IsActive(userId) && !await _services.Store.ExistsAsync(userId, cancellationToken))
+        {
+            return UserSnapshot.ForUnknownUser(userId);
+        }
+        return await _users.AskAsync(userId, 0, static (actor, _) => actor.Snapshot(), cancellationToken);
+    }
+
+    private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items)
+    {
+        var result = new RecommendedItem[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            result[i] = new RecommendedItem(item.Entry.Item.ItemId, Math.Round(item.Score, 4), _recommender.Explain(item));
+        }
+        return result;
+    }
+
+    private static string NewRecommendationId() => Guid.CreateVersion7().ToString("N");
+}

@@ -1,0 +1,41 @@
+using Recsys.Contracts;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+
+namespace Recsys.Silo;
+
+/// <summary>How many events of a batch changed state, and how many were replays.</summary>
+public sealed record IngestResult(int Accepted, int Duplicates);
+
+/// <summary>
+/// The gateway's view of the cluster, as Orleans' IClusterClient: the embedded cluster answers in-process,
+/// cluster mode through RabbitMQ and PostgreSQL. Everything crossing it uses external ids, never local indexes.
+/// </summary>
+public interface IClusterClient
+{
+    Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken);
+
+    Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken);
+
+    Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken);
+
+    /// <summary>Null when nothing is known about the item (neither catalogue nor events).</summary>
+    Task<SimilarItemsResponse?> SimilarAsync(string itemId, int count, RecommendationFilter filter, CancellationToken cancellationToken);
+
+    Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken);
+}
+
+/// <summary>Whether the silo may take traffic, and why not when it may not.</summary>
+public sealed class SiloReadiness
+{
+    private volatile string? _notReadyReason = "starting";
+
+    public bool IsReady => _notReadyReason is null;
+
+    public string? NotReadyReason => _notReadyReason;
+
+    public void NotReady(string reason) => _notReadyReason = reason;
+
+    public void Ready() => _notReadyReason = null;
+}

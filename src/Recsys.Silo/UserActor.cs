@@ -1,0 +1,74 @@
+using Recsys.Actors;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
+using Recsys.Silo.State;
+
+namespace Recsys.Silo;
+
+/// <summary>What every user actor in a silo shares.</summary>
+public sealed class SiloServices(
+    ItemCatalogue catalogue,
+    TrendingIndex trending,
+    CoOccurrenceIndex coOccurrence,
+    IStateStore store,
+    UserStateOptions userOptions)
+{
+    public ItemCatalogue Catalogue => catalogue;
+    public TrendingIndex Trending => trending;
+    public CoOccurrenceIndex CoOccurrence => coOccurrence;
+    public IStateStore Store => store;
+    public UserStateOptions UserOptions => userOptions;
+    public UserStateCodec Codec { get; } = new(catalogue.Items, userOptions);
+}
+
+/// <summary>
+/// One shopper's actor (a grain, in Orleans terms): a thin shell that loads the user's state on
+/// activation, applies events in turn order, and persists on deactivation when anything changed.
+/// </summary>
+public sealed class UserActor(string userId, SiloServices services) : IActor
+{
+    private UserState _state = null!;
+    private string? _etag;
+    private bool _dirty;
+
+    public async ValueTask OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var stored = await services.Store.ReadAsync(userId, cancellationToken);
+        _state = stored is null ? new UserState(userId, services.UserOptions) : services.Codec.Decode(stored.Data);
+        _etag = stored?.ETag;
+    }
+
+    public async ValueTask OnDeactivateAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            _etag = await services.Store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
+            _dirty = false;
+        }
+    }
+
+    /// <summary>Applies events in order; a replayed event id is reported as a duplicate and changes nothing.</summary>
+    public ApplyOutcome[] Apply(IReadOnlyList<BehaviourEvent> events)
+    {
+        var outcomes = new ApplyOutcome[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var itemIndex = e.ItemId is null ? -1 : services.Catalogue.Items.GetOrAdd(e.ItemId);
+            outcomes[i] = _state.Apply(e, itemIndex);
+            if (outcomes[i] != ApplyOutcome.Applied || itemIndex < 0)
+            {
+                continue;
+            }
+            var record = new BehaviourRecord(itemIndex, e.Type, e.Timestamp.ToUnixTimeMilliseconds());
+            services.CoOccurrence.Observe(_state.Window, record);
+            services.Trending.Record(itemIndex, e.Type, record.TimestampMs);
+        }
+        _dirty |= outcomes.Contains(ApplyOutcome.Applied);
+        return outcomes;
+    }
+
+    public UserSnapshot Snapshot() => _state.Snapshot();
+}
