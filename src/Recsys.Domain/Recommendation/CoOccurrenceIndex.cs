@@ -112,7 +112,7 @@ public sealed class CoOccurrenceIndex
         private readonly Lock _gate = new();
         private readonly Dictionary<int, float> _weights = [];
         private Neighbour[] _top = [];
-        private long _topBuiltAt = long.MinValue;
+        private long _topBuiltAt;
         private bool _dirty;
 
         public float TotalWeight { get; private set; }
@@ -134,7 +134,8 @@ public sealed class CoOccurrenceIndex
         public ReadOnlySpan<Neighbour> Top(CoOccurrenceIndex index)
         {
             var top = Volatile.Read(ref _top);
-            if (!Volatile.Read(ref _dirty) || Environment.TickCount64 - Volatile.Read(ref _topBuiltAt) < index._refreshTicks)
+            // A list is rebuilt when pairs arrived since, but not more often than the refresh interval once it has entries.
+            if (!Volatile.Read(ref _dirty) || (top.Length > 0 && Environment.TickCount64 - Volatile.Read(ref _topBuiltAt) < index._refreshTicks))
             {
                 return top;
             }

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Recsys.Domain.Simulation;
+using Recsys.Gateway.Hosting;
+
+namespace Recsys.Cli.Commands;
+
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen; several addresses separated by ';'.",
+            DefaultValueFactory = _ => "http://localhost:8080",
+        };
+        var demo = new Option<bool>("--demo")
+        {
+            Description = "Load a generated shop (catalogue and a week of shopping history) so recommendations show at once.",
+        };
+        var apiKey = CommonOptions.ApiKey();
+        var demoUsers = new Option<int>("--demo-users") { Description = "Shoppers in the demo shop.", DefaultValueFactory = _ => 1000 };
+        var demoEvents = new Option<int>("--demo-events") { Description = "Events of demo history to replay at start.", DefaultValueFactory = _ => 60_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the demo shop (the same seed, the same shop).", DefaultValueFactory = _ => 42 };
+        var settings = new Option<string[]>("--set")
+        {
+            Description = "Override a configuration value, e.g. --set Recsys:Silo:Users:WindowCapacity=50 (repeatable). " +
+                          "Environment variables work too: Recsys__Silo__Users__WindowCapacity=50.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("serve", "Run the embedded default: gateway, user actors and recommender in one process, state in memory.")
+        {
+            urls, demo, apiKey, demoUsers, demoEvents, seed, settings,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var users = parse.GetValue(demoUsers);
+            var events = parse.GetValue(demoEvents);
+            if (users < 1 || events < 0)
+            {
+                await Console.Error.WriteLineAsync("--demo-users must be at least 1 and --demo-events at least 0");
+                return 2;
+            }
+            var overrides = new List<string>();
+            foreach (var setting in parse.GetValue(settings) ?? [])
+            {
+                if (!setting.Contains('=', StringComparison.Ordinal))
+                {
+                    await Console.Error.WriteLineAsync($"--set takes key=value; '{setting}' has no '='");
+                    return 2;
+                }
+                overrides.Add("--" + setting);
+            }
+            var serve = new ServeSettings
+            {
+                Urls = parse.GetValue(urls)!,
+                ApiKey = parse.GetValue(apiKey),
+                Demo = parse.GetValue(demo),
+                DemoShop = new ShopOptions { Users = users, Seed = parse.GetValue(seed) },
+                DemoEvents = events,
+                ConfigurationArgs = overrides,
+            };
+            try
+            {
+                await using var app = EmbeddedServer.Build(serve);
+                await app.StartAsync(cancellationToken);
+                await app.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"serve: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

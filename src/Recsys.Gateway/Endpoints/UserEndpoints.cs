@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Recsys.Contracts;
+using Recsys.Silo;
+
+namespace Recsys.Gateway.Endpoints;
+
+public static class UserEndpoints
+{
+    public static RouteGroupBuilder MapUserEndpoints(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/users/{userId}/recommendations", RecommendAsync)
+            .Produces<RecommendationsResponse>()
+            .ProducesValidationProblem()
+            .WithName("Recommendations")
+            .WithSummary("What this user should see now")
+            .WithDescription("Query: k (1-100, default 10), category, inStock (default true), minPrice, maxPrice, includeSeen (default false). " +
+                             "Users with no history get trending items.");
+
+        v1.MapGet("/users/{userId}", GetUserAsync)
+            .Produces<UserProfileResponse>()
+            .ProducesValidationProblem()
+            .WithName("User")
+            .WithSummary("A user's recent behaviour and inferred intent")
+            .WithDescription("Query: recent (how many recent behaviours, newest first; default 50).");
+        return v1;
+    }
+
+    private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IClusterClient cluster, GatewayOptions options)
+    {
+        var query = new QueryParameters(context.Request.Query);
+        QueryParameters.CheckId(userId, "userId", query.Errors);
+        var k = query.WholeNumber("k", 10, 1, options.MaxRecommendations);
+        var filter = query.Filter(allowIncludeSeen: true);
+        if (query.Errors.Count > 0)
+        {
+            return Problems.Invalid("Invalid request", "fix the listed parameters and retry", query.Errors);
+        }
+        var response = await cluster.RecommendAsync(userId, k, filter, context.RequestAborted);
+        return TypedResults.Json(response, ApiJsonContext.Default.RecommendationsResponse);
+    }
+
+    private static async Task<IResult> GetUserAsync(string userId, HttpContext context, IClusterClient cluster, GatewayOptions options)
+    {
+        var query = new QueryParameters(context.Request.Query);
+        QueryParameters.CheckId(userId, "userId", query.Errors);
+        var recent = query.WholeNumber("recent", 50, 0, options.MaxRecentBehaviours);
+        if (query.Errors.Count > 0)
+        {
+            return Problems.Invalid("Invalid request", "fix the listed parameters and retry", query.Errors);
+        }
+        var profile = await cluster.GetUserAsync(userId, recent, context.RequestAborted);
+        return TypedResults.Json(profile, ApiJsonContext.Default.UserProfileResponse);
+    }
+}

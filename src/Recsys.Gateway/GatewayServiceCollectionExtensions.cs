@@ -1,0 +1,117 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Recsys.Actors;
+using Recsys.Contracts;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Gateway.Endpoints;
+
+namespace Recsys.Gateway;
+
+public static class GatewayServiceCollectionExtensions
+{
+    public const string WriteRateLimitPolicy = "per-api-key";
+
+    /// <summary>The gateway's services: options, validators, API keys, rate limiting, JSON, OpenAPI, error mapping.</summary>
+    public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder, GatewayOptions options)
+    {
+        options.Validate();
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new EventValidator(new EventValidationOptions(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(new CatalogueItemValidator());
+        services.AddSingleton<ApiKeyValidator>();
+        services.AddSingleton<RequireApiKeyFilter>();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddExceptionHandler<GatewayExceptionHandler>();
+        services.AddOpenApi();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(WriteRateLimitPolicy, context =>
+            {
+                // Partition by which key matched (never by the raw header, which anyone could vary at will).
+                var keyIndex = context.RequestServices.GetRequiredService<ApiKeyValidator>().Match(context);
+                return RateLimitPartition.GetTokenBucketLimiter(keyIndex, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.WriteBurst,
+                    TokensPerPeriod = options.WriteRequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            limiter.OnRejected = async (rejected, cancellationToken) =>
+            {
+                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Results.Problem($"this API key sent more than {options.WriteRequestsPerSecond} write requests per second; retry after the Retry-After header's seconds",
+                    statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests").ExecuteAsync(rejected.HttpContext);
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>Write and admin endpoints: a valid X-Api-Key and the per-key rate limit.</summary>
+    public static RouteHandlerBuilder RequireApiKey(this RouteHandlerBuilder endpoint) =>
+        endpoint.AddEndpointFilter<RequireApiKeyFilter>().RequireRateLimiting(WriteRateLimitPolicy);
+
+    public static WebApplication MapRecsysApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRateLimiter();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        var v1 = app.MapGroup("/v1").WithTags("v1");
+        v1.MapEventEndpoints();
+        v1.MapItemEndpoints();
+        v1.MapUserEndpoints();
+        return app;
+    }
+
+    /// <summary>Binds a configuration section onto defaults, so unset keys keep their defaults.</summary>
+    public static T Bind<T>(this IConfiguration configuration, string section, T defaults) where T : class
+    {
+        configuration.GetSection(section).Bind(defaults);
+        return defaults;
+    }
+}
+
+/// <summary>Maps the exceptions that have a meaning for clients to problem details; the rest become a 500.</summary>
+internal sealed class GatewayExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
+                context.Response.StatusCode = 499; // the client went away; nobody reads an answer
+                return true;
+            case MailboxFullException:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "1";
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = { Title = "Overloaded", Detail = "a user's event queue is full; retry after a second", Status = StatusCodes.Status503ServiceUnavailable },
+                });
+            case BadHttpRequestException bad:
+                context.Response.StatusCode = bad.StatusCode;
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = { Title = "Bad request", Detail = bad.Message, Status = bad.StatusCode },
+                });
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Recsys.Domain.Simulation;
+using Recsys.ServiceDefaults;
+using Recsys.Silo;
+using Recsys.Silo.State;
+
+namespace Recsys.Gateway.Hosting;
+
+/// <summary>How <c>serve</c> was asked to run.</summary>
+public sealed record ServeSettings
+{
+    public string Urls { get; init; } = "http://localhost:8080";
+
+    /// <summary>From --api-key or RECSYS_API_KEY; null lets a local demo generate one.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Load a generated shop (catalogue and shopping history) at start.</summary>
+    public bool Demo { get; init; }
+
+    public ShopOptions DemoShop { get; init; } = new();
+
+    public int DemoEvents { get; init; } = 60_000;
+
+    /// <summary>Raw arguments for configuration overrides (--Recsys:Silo:Users:WindowCapacity=50 and the like).</summary>
+    public IReadOnlyList<string> ConfigurationArgs { get; init; } = [];
+}
+
+/// <summary>
+/// Composes the embedded default: gateway, actor host and recommender in one process with in-memory
+/// state. The CLI's <c>serve</c> and the functional tests build the same application.
+/// </summary>
+public static class EmbeddedServer
+{
+    public const string ApiKeyEnvironmentVariable = "RECSYS_API_KEY";
+
+    public static WebApplication Build(ServeSettings settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. settings.ConfigurationArgs] });
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.AddServiceDefaults();
+
+        var apiKey = settings.ApiKey ?? Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable);
+        var generatedKey = false;
+        if (string.IsNullOrEmpty(apiKey))
+        {
+            if (!settings.Demo || !IsLoopbackOnly(settings.Urls))
+            {
+                throw new InvalidOperationException(
+                    $"no API key: pass --api-key or set {ApiKeyEnvironmentVariable} (at least 16 characters). Only 'serve --demo' on localhost makes one up.");
+            }
+            apiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            generatedKey = true;
+        }
+        var gatewayOptions = builder.Configuration.Bind("Recsys:Gateway", new GatewayOptions()) with { ApiKeys = [apiKey] };
+        var siloOptions = builder.Configuration.Bind("Recsys:Silo", new SiloOptions());
+
+        builder.AddGateway(gatewayOptions);
+        builder.Services.AddSingleton(siloOptions);
+        builder.Services.AddSingleton<IStateStore, InMemoryStateStore>();
+        builder.Services.AddSingleton(sp => new EmbeddedCluster(siloOptions, sp.GetRequiredService<IStateStore>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<EmbeddedCluster>());
+        builder.Services.AddSingleton<SiloReadiness>();
+        builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: [ServiceDefaultsExtensions.ReadyTag]);
+        builder.Services.AddSingleton(new StartupData(settings.Demo ? settings.DemoShop : null, settings.DemoEvents, generatedKey ? apiKey : null));
+        builder.Services.AddHostedService<StartupDataLoader>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapRecsysApi();
+        return app;
+    }
+
+    private static bool IsLoopbackOnly(string urls) =>
+        urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(static url =>
+            Uri.TryCreate(url, UriKind.Absolute, out var uri) &&
+            (uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address))));
+}
+
+/// <summary>Ready once start-up data is loaded; the reason otherwise.</summary>
+internal sealed class SiloReadinessCheck(SiloReadiness readiness) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(readiness.IsReady
+            ? HealthCheckResult.Healthy("embedded silo ready")
+            : HealthCheckResult.Unhealthy(readiness.NotReadyReason));
+}
