@@ -6,10 +6,10 @@ namespace Recsys.Cli;
 /// Progress for long work: a bar redrawn in place on a terminal, a line every few seconds otherwise
 /// (logs, CI), so that nobody has to wonder whether the program is stuck.
 /// </summary>
-internal sealed class ConsoleProgress(string what, long total, string unit)
+internal sealed class ConsoleProgress(TextWriter writer, string what, long total, string unit)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly bool _interactive = !Console.IsErrorRedirected;
+    private readonly bool _interactive = ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
     private readonly Lock _gate = new();
     private long _lastDrawMs = -10_000;
 
@@ -33,15 +33,15 @@ internal sealed class ConsoleProgress(string what, long total, string unit)
         {
             const int width = 24;
             var filled = (int)(fraction * width);
-            Console.Error.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {text}   ");
+            writer.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {text}   ");
             if (final)
             {
-                Console.Error.WriteLine();
+                writer.WriteLine();
             }
         }
         else
         {
-            Console.Error.WriteLine(text);
+            writer.WriteLine(text);
         }
     }
 }

@@ -1,10 +1,3 @@
-using System.CommandLine;
-using Recsys.Cli.Commands;
+using Recsys.Cli;
 
-var root = new RootCommand("Recsys.Orleans: a real-time recommendation cluster for e-commerce.")
-{
-    ServeCommand.Create(),
-    SimulateCommand.Create(),
-    ImportCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+return await CliApp.CreateRootCommand().Parse(args).InvokeAsync();

@@ -9,7 +9,13 @@ using Recsys.Gateway;
 namespace Recsys.Cli;
 
 /// <summary>A request the server refused; the message carries the server's problem details.</summary>
-internal sealed class ApiException(string message) : Exception(message);
+internal sealed class ApiException(int statusCode, string message) : Exception(message)
+{
+    public int StatusCode { get; } = statusCode;
+
+    /// <summary>Sending the same request again cannot help (bad key, bad data): stop rather than retry.</summary>
+    public bool IsPermanent => StatusCode is >= 400 and < 500 and not 429;
+}
 
 /// <summary>The client side of the /v1 write API, for the CLI verbs that feed a running server.</summary>
 internal sealed class RecsysApiClient : IDisposable
@@ -55,7 +61,7 @@ internal sealed class RecsysApiClient : IDisposable
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
                 return await JsonSerializer.DeserializeAsync(stream, responseType, cancellationToken)
-                       ?? throw new ApiException($"POST /{path} answered {(int)response.StatusCode} with an empty body");
+                       ?? throw new ApiException((int)response.StatusCode, $"POST /{path} answered {(int)response.StatusCode} with an empty body");
             }
             // Overload answers are transient: wait as told and send the same batch again (dedup makes it safe).
             if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && attempt < MaxAttempts)
@@ -64,7 +70,7 @@ internal sealed class RecsysApiClient : IDisposable
                 await Task.Delay(wait, cancellationToken);
                 continue;
             }
-            throw new ApiException($"POST /{path} answered {(int)response.StatusCode}: {await DescribeProblemAsync(response, cancellationToken)}");
+            throw new ApiException((int)response.StatusCode, $"POST /{path} answered {(int)response.StatusCode}: {await DescribeProblemAsync(response, cancellationToken)}");
         }
     }
 

@@ -32,14 +32,15 @@ public static class BatchReader
     private static List<T?> ReadArray<T>(ReadOnlySequence<byte> utf8, int maxCount, string name, List<FieldError> errors, ElementReader<T> readElement)
         where T : class
     {
+        if (utf8.IsEmpty)
+        {
+            throw new MalformedBatchException($"the body is empty; expected a JSON array of {name}");
+        }
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 });
         var result = new List<T?>();
         try
         {
-            if (!reader.Read())
-            {
-                throw new MalformedBatchException($"the body is empty; expected a JSON array of {name}");
-            }
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartArray)
             {
                 throw new MalformedBatchException($"the body is a JSON {Describe(reader.TokenType)}; expected a JSON array of {name}");

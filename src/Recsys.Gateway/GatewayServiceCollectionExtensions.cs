@@ -67,7 +67,7 @@ public static class GatewayServiceCollectionExtensions
     public static WebApplication MapRecsysApi(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(WriteStatusCodeProblemAsync);
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/{documentName}.json");
         var v1 = app.MapGroup("/v1").WithTags("v1");
@@ -75,6 +75,24 @@ public static class GatewayServiceCollectionExtensions
         v1.MapItemEndpoints();
         v1.MapUserEndpoints();
         return app;
+    }
+
+    /// <summary>Answers the framework's own rejections (no route, wrong method, wrong content type) with actionable problems.</summary>
+    private static async Task WriteStatusCodeProblemAsync(StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        var detail = context.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => $"nothing is served at {context.Request.Path}; the API is under /v1 (see /openapi/v1.json)",
+            StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+            StatusCodes.Status415UnsupportedMediaType => "send the body as JSON with the header Content-Type: application/json",
+            _ => null,
+        };
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = context.Response.StatusCode, Detail = detail },
+        });
     }
 
     /// <summary>Binds a configuration section onto defaults, so unset keys keep their defaults.</summary>

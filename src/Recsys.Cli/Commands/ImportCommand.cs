@@ -31,19 +31,19 @@ internal static class ImportCommand
             var path = parse.GetValue(file)!;
             if (!path.Exists)
             {
-                await Console.Error.WriteLineAsync($"import: {path.FullName} does not exist");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"import: {path.FullName} does not exist");
                 return 2;
             }
             var inputFormat = parse.GetValue(format) ?? InputFile.FormatFromExtension(path.Name);
             if (inputFormat is null)
             {
-                await Console.Error.WriteLineAsync($"import: cannot tell the format of '{path.Name}' from its extension; pass --format csv or --format jsonl");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"import: cannot tell the format of '{path.Name}' from its extension; pass --format csv or --format jsonl");
                 return 2;
             }
             var batchSize = parse.GetValue(batch);
             if (batchSize is < 1 or > 1000)
             {
-                await Console.Error.WriteLineAsync("import: --batch must be from 1 to 1000");
+                await parse.InvocationConfiguration.Error.WriteLineAsync("import: --batch must be from 1 to 1000");
                 return 2;
             }
 
@@ -65,18 +65,18 @@ internal static class ImportCommand
             var valid = events.Count + items.Count;
             foreach (var error in errors.Take(MaxErrorsShown))
             {
-                await Console.Error.WriteLineAsync($"{error.Field}: {error.Message}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"{error.Field}: {error.Message}");
             }
             if (errors.Count > MaxErrorsShown)
             {
-                await Console.Error.WriteLineAsync($"... and {errors.Count - MaxErrorsShown} more errors");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"... and {errors.Count - MaxErrorsShown} more errors");
             }
-            Console.WriteLine($"{path.Name}: {valid:N0} valid records, {errors.Count:N0} errors");
+            parse.InvocationConfiguration.Output.WriteLine($"{path.Name}: {valid:N0} valid records, {errors.Count:N0} errors");
             if (parse.GetValue(dryRun) || valid == 0 || (errors.Count > 0 && !parse.GetValue(skipInvalid)))
             {
                 if (errors.Count > 0 && !parse.GetValue(dryRun) && valid > 0)
                 {
-                    Console.WriteLine("Nothing sent: fix the errors, or pass --skip-invalid to send the valid records.");
+                    parse.InvocationConfiguration.Output.WriteLine("Nothing sent: fix the errors, or pass --skip-invalid to send the valid records.");
                 }
                 return errors.Count > 0 ? 1 : 0;
             }
@@ -84,7 +84,7 @@ internal static class ImportCommand
             try
             {
                 using var client = new RecsysApiClient(parse.GetValue(url)!, CommonOptions.ResolveApiKey(parse.GetValue(apiKey)));
-                var progress = new ConsoleProgress("Importing", valid, "records");
+                var progress = new ConsoleProgress(parse.InvocationConfiguration.Error, "Importing", valid, "records");
                 long sent = 0, applied = 0, duplicates = 0;
                 foreach (var chunk in events.Chunk(batchSize))
                 {
@@ -102,14 +102,14 @@ internal static class ImportCommand
                     progress.Report(sent += chunk.Length);
                 }
                 progress.Report(sent, final: true);
-                Console.WriteLine(events.Count > 0
+                parse.InvocationConfiguration.Output.WriteLine(events.Count > 0
                     ? $"Imported {sent:N0} events: {applied:N0} applied, {duplicates:N0} already known"
                     : $"Imported {sent:N0} items");
                 return errors.Count > 0 ? 1 : 0;
             }
             catch (Exception ex) when (ex is ApiException or HttpRequestException or ArgumentException)
             {
-                await Console.Error.WriteLineAsync($"import: {ex.Message}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"import: {ex.Message}");
                 return 1;
             }
         });

@@ -38,7 +38,7 @@ internal static class ServeCommand
             var events = parse.GetValue(demoEvents);
             if (users < 1 || events < 0)
             {
-                await Console.Error.WriteLineAsync("--demo-users must be at least 1 and --demo-events at least 0");
+                await parse.InvocationConfiguration.Error.WriteLineAsync("--demo-users must be at least 1 and --demo-events at least 0");
                 return 2;
             }
             var overrides = new List<string>();
@@ -46,7 +46,7 @@ internal static class ServeCommand
             {
                 if (!setting.Contains('=', StringComparison.Ordinal))
                 {
-                    await Console.Error.WriteLineAsync($"--set takes key=value; '{setting}' has no '='");
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"--set takes key=value; '{setting}' has no '='");
                     return 2;
                 }
                 overrides.Add("--" + setting);
@@ -69,7 +69,7 @@ internal static class ServeCommand
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException)
             {
-                await Console.Error.WriteLineAsync($"serve: {ex.Message}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"serve: {ex.Message}");
                 return 1;
             }
         });

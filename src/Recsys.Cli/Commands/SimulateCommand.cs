@@ -34,19 +34,19 @@ internal static class SimulateCommand
                 parse.GetValue(users), parse.GetValue(seed), parse.GetValue(skipCatalogue));
             if (settings.Problem() is { } problem)
             {
-                await Console.Error.WriteLineAsync($"simulate: {problem}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"simulate: {problem}");
                 return 2;
             }
             try
             {
                 using var client = new RecsysApiClient(parse.GetValue(url)!, CommonOptions.ResolveApiKey(parse.GetValue(apiKey)));
-                var result = await RunAsync(client, settings, cancellationToken);
-                Print(result, parse.GetValue(json));
+                var result = await RunAsync(client, settings, parse.InvocationConfiguration.Error, cancellationToken);
+                Print(result, parse.GetValue(json), parse.InvocationConfiguration.Output);
                 return result.FailedRequests == 0 ? 0 : 1;
             }
             catch (Exception ex) when (ex is ApiException or HttpRequestException or ArgumentException)
             {
-                await Console.Error.WriteLineAsync($"simulate: {ex.Message}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"simulate: {ex.Message}");
                 return 1;
             }
         });
@@ -67,7 +67,7 @@ internal static class SimulateCommand
     private sealed record Result(long Sent, long Accepted, long Duplicates, int Requests, int FailedRequests, double Seconds,
         double EventsPerSecond, double P50Ms, double P99Ms, double MaxMs, string? FirstError);
 
-    private static async Task<Result> RunAsync(RecsysApiClient client, Settings settings, CancellationToken cancellationToken)
+    private static async Task<Result> RunAsync(RecsysApiClient client, Settings settings, TextWriter log, CancellationToken cancellationToken)
     {
         var runId = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()));
         var shop = new SyntheticShop(new ShopOptions { Users = settings.Users, Seed = settings.Seed, EventIdPrefix = "sim-" + runId });
@@ -77,22 +77,23 @@ internal static class SimulateCommand
             {
                 await client.PostItemsAsync(chunk.Select(static i => new ItemRequest(i.ItemId, i.Title, i.Category, i.Price, i.InStock)).ToList(), cancellationToken);
             }
-            await Console.Error.WriteLineAsync($"Catalogue: {shop.Items.Count} items upserted");
+            await log.WriteLineAsync($"Catalogue: {shop.Items.Count} items upserted");
         }
 
         using var stream = shop.Stream(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1)).GetEnumerator();
         var streamGate = new Lock();
-        var progress = new ConsoleProgress("Simulating", settings.Events, "events");
+        var progress = new ConsoleProgress(log, "Simulating", settings.Events, "events");
         var latencies = new List<double>();
         long sent = 0, accepted = 0, duplicates = 0;
         var failed = 0;
         string? firstError = null;
         var batchNumber = -1;
         var clock = Stopwatch.StartNew();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         async Task WorkerAsync()
         {
-            while (!cancellationToken.IsCancellationRequested)
+            while (!stop.IsCancellationRequested)
             {
                 List<EventRequest> batch;
                 long scheduledTicks;
@@ -118,19 +119,27 @@ internal static class SimulateCommand
                 var wait = scheduledTicks - clock.ElapsedTicks;
                 if (wait > 0)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), cancellationToken);
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), stop.Token);
                 }
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var response = await client.PostEventsAsync(batch, cancellationToken);
+                    var response = await client.PostEventsAsync(batch, stop.Token);
                     Interlocked.Add(ref accepted, response.Accepted);
                     Interlocked.Add(ref duplicates, response.Duplicates);
                 }
                 catch (Exception ex) when (ex is ApiException or HttpRequestException or TaskCanceledException)
                 {
+                    if (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
                     Interlocked.Increment(ref failed);
                     Interlocked.CompareExchange(ref firstError, ex.Message, null);
+                    if (ex is ApiException { IsPermanent: true })
+                    {
+                        await stop.CancelAsync(); // every other request would fail the same way
+                    }
                 }
                 var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 lock (latencies)
@@ -141,7 +150,17 @@ internal static class SimulateCommand
             }
         }
 
-        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(_ => Task.Run(WorkerAsync, cancellationToken)));
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(_ => Task.Run(WorkerAsync, CancellationToken.None)));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+        }
+        if (firstError is not null)
+        {
+            await log.WriteLineAsync($"simulate: {failed} requests failed; the first: {firstError}");
+        }
         var seconds = clock.Elapsed.TotalSeconds;
         progress.Report(sent, final: true);
         latencies.Sort();
@@ -152,11 +171,12 @@ internal static class SimulateCommand
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)], 2);
 
-    private static void Print(Result result, bool json)
+    private static void Print(Result result, bool json, TextWriter output)
     {
         if (json)
         {
-            using var writer = new Utf8JsonWriter(Console.OpenStandardOutput());
+            var buffer = new MemoryStream();
+            using var writer = new Utf8JsonWriter(buffer);
             writer.WriteStartObject();
             writer.WriteNumber("events", result.Sent);
             writer.WriteNumber("accepted", result.Accepted);
@@ -171,17 +191,17 @@ internal static class SimulateCommand
             writer.WriteString("firstError", result.FirstError);
             writer.WriteEndObject();
             writer.Flush();
-            Console.WriteLine();
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
             return;
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Sent {result.Sent:N0} events in {result.Requests:N0} requests over {result.Seconds:0.00} s: {result.EventsPerSecond:N0} events/s"));
-        Console.WriteLine($"Accepted {result.Accepted:N0}, duplicates {result.Duplicates:N0}, failed requests {result.FailedRequests}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        output.WriteLine($"Accepted {result.Accepted:N0}, duplicates {result.Duplicates:N0}, failed requests {result.FailedRequests}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Request latency: p50 {result.P50Ms:0.00} ms, p99 {result.P99Ms:0.00} ms, max {result.MaxMs:0.00} ms"));
         if (result.FirstError is not null)
         {
-            Console.WriteLine($"First error: {result.FirstError}");
+            output.WriteLine($"First error: {result.FirstError}");
         }
     }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution and prints one summary line: "N passed, N failed[, N skipped]".
+# Needs only the .NET SDK today; as cluster-mode tests arrive, this script installs and starts what they need.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "Building the solution (Release)..."
+if ! dotnet build Recsys.Orleans.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | tee -a "$log"; then
+  echo "Build failed."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "Running the tests..."
+dotnet test Recsys.Orleans.sln -c Release --no-build -nologo 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+
+# VSTest prints one line per test assembly: "Passed!  - Failed: 0, Passed: 34, Skipped: 0, Total: 34, ..."
+sum() { grep -E '^(Passed|Failed)!' "$log" | grep -oE "$1: +[0-9]+" | awk '{s += $2} END {print s + 0}'; }
+passed=$(sum Passed)
+failed=$(sum Failed)
+skipped=$(sum Skipped)
+assemblies=$(grep -cE '^(Passed|Failed)!' "$log")
+
+if [ "$assemblies" -eq 0 ]; then
+  echo "No test assembly reported results."
+  failed=$((failed + 1))
+elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited with $status although no test failed (a crashed test host?)."
+  failed=1
+fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ]

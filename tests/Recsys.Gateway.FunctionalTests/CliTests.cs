@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Recsys.Cli;
+
+namespace Recsys.Gateway.FunctionalTests;
+
+/// <summary>The CLI verbs that feed a server, run in-process against a real one.</summary>
+public sealed class CliTests : IAsyncLifetime
+{
+    private RecsysServer _server = null!;
+    private readonly string _folder = Directory.CreateTempSubdirectory("recsys-cli-").FullName;
+
+    public async Task InitializeAsync() => _server = await RecsysServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CliApp.CreateRootCommand().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private string File(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task Import_reports_bad_lines_by_number_and_sends_nothing_unless_told_to_skip_them()
+    {
+        var prefix = Guid.NewGuid().ToString("N")[..8];
+        var csv = File("items.csv", $""""
+            itemId,title,category,price,inStock
+            {prefix}-lamp,"Lamp, large ""XL""",lighting,19.99,true
+            {prefix}-bad,Bad,lighting,abc,true
+            {prefix}-chair,Chair,furniture,45,no
+            """");
+        var (exit, output, error) = await RunAsync("import", "items", csv, "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey);
+        Assert.Equal(1, exit);
+        Assert.Contains("line 3: price: 'abc' is not a number", error, StringComparison.Ordinal);
+        Assert.Contains("2 valid records, 1 errors", output, StringComparison.Ordinal);
+        Assert.Contains("Nothing sent", output, StringComparison.Ordinal);
+        Assert.Null(_server.Cluster.Catalogue.Get($"{prefix}-lamp"));
+
+        (exit, _, _) = await RunAsync("import", "items", csv, "--skip-invalid", "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey);
+        Assert.Equal(1, exit); // still says the file had errors
+        var lamp = _server.Cluster.Catalogue.Get($"{prefix}-lamp")!.Item;
+        Assert.Equal("Lamp, large \"XL\"", lamp.Title);
+        Assert.Equal(19.99m, lamp.Price);
+        Assert.False(_server.Cluster.Catalogue.Get($"{prefix}-chair")!.Item.InStock);
+    }
+
+    [Fact]
+    public async Task Import_of_events_applies_them_once_and_a_second_import_finds_them_known()
+    {
+        var user = Json.NewUser();
+        var jsonl = File("events.jsonl", string.Join('\n',
+            $$"""{"eventId": "{{user}}-1", "userId": "{{user}}", "itemId": "a", "type": "view", "timestamp": "2026-01-01T10:00:00Z"}""",
+            "",
+            $$"""{"eventId": "{{user}}-2", "userId": "{{user}}", "itemId": "b", "type": "purchase", "timestamp": "2026-01-01T10:01:00Z"}"""));
+        var (exit, output, _) = await RunAsync("import", "events", jsonl, "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey);
+        Assert.Equal(0, exit);
+        Assert.Contains("2 applied, 0 already known", output, StringComparison.Ordinal);
+        (exit, output, _) = await RunAsync("import", "events", jsonl, "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey);
+        Assert.Equal(0, exit);
+        Assert.Contains("0 applied, 2 already known", output, StringComparison.Ordinal);
+        Assert.Equal(["b", "a"], await _server.RecentItemsAsync(user));
+    }
+
+    [Fact]
+    public async Task Import_names_the_line_and_field_of_a_bad_jsonl_event()
+    {
+        var jsonl = File("bad.jsonl", """
+            {"eventId": "x", "userId": "u", "itemId": "a", "type": "view", "timestamp": "2026-01-01T10:00:00Z"}
+            {"eventId": "y", "userId": "u", "itemId": "a", "type": "wink", "timestamp": "2026-01-01T10:00:00Z"}
+            {"eventId": "z", "userId": "u", "itemId": "a", "type": "view", "timestamp": "2026-01-01T10:00:00Z"
+            """);
+        var (exit, _, error) = await RunAsync("import", "events", jsonl, "--dry-run");
+        Assert.Equal(1, exit);
+        Assert.Contains("line 2: type: 'wink' is not an event type", error, StringComparison.Ordinal);
+        Assert.Contains("line 3: not valid JSON", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Simulate_sends_the_events_it_says_and_the_server_applies_them_all()
+    {
+        var before = _server.Cluster.AcceptedEvents;
+        var (exit, output, error) = await RunAsync("simulate", "--events", "3000", "--batch", "100", "--concurrency", "3", "--users", "100",
+            "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey, "--json");
+        Assert.True(exit == 0, error);
+        var result = JsonNode.Parse(output)!;
+        Assert.Equal(3000, (int)result["events"]!);
+        Assert.Equal(3000, (int)result["accepted"]!);
+        Assert.Equal(0, (int)result["failedRequests"]!);
+        Assert.Equal(30, (int)result["requests"]!);
+        Assert.Equal(3000, _server.Cluster.AcceptedEvents - before);
+        Assert.Contains("Catalogue: 1920 items upserted", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Simulate_without_a_key_fails_with_the_servers_reason()
+    {
+        var (exit, _, error) = await RunAsync("simulate", "--events", "10", "--url", _server.BaseAddress.ToString(), "--skip-catalogue");
+        Assert.Equal(1, exit);
+        Assert.Contains("401", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("simulate --batch 0", "--batch must be from 1 to 1000")]
+    [InlineData("serve --demo-users 0", "--demo-users must be at least 1")]
+    [InlineData("serve --set nonsense", "--set takes key=value")]
+    public async Task Bad_options_are_explained(string args, string message)
+    {
+        var (exit, _, error) = await RunAsync(args.Split(' '));
+        Assert.Equal(2, exit);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+}
