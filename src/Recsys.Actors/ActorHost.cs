@@ -46,6 +46,14 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
     public bool IsActive(TKey key) => _activations.ContainsKey(key);
 
+    /// <summary>
+    /// Reads what an active actor has published for concurrent readers, without a turn. <paramref name="read"/>
+    /// must only touch state the actor publishes safely (an immutable object in a volatile field); it returns
+    /// null when nothing is published, and then so does this: take a turn instead.
+    /// </summary>
+    public TResult? PeekPublished<TResult>(TKey key, Func<TActor, TResult?> read) where TResult : class =>
+        _activations.TryGetValue(key, out var activation) ? read(activation.Actor) : null;
+
     /// <summary>Runs <paramref name="turn"/> on the actor for <paramref name="key"/>, activating it if needed.</summary>
     public async ValueTask<TResult> AskAsync<TArg, TResult>(TKey key, TArg arg, Func<TActor, TArg, ValueTask<TResult>> turn,
         CancellationToken cancellationToken = default)

@@ -19,7 +19,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     public const string FallbackModelVersion = "fallback-v1";
 
     private readonly ActorHost<string, UserActor> _users;
-    private readonly StatelessWorkerPool<FallbackRecommender> _recommenders;
+    private readonly StatelessWorkerPool<FallbackRecommender>? _recommenders;
     private readonly SiloServices _services;
     private readonly FallbackRecommender _recommender;
     private long _accepted;
@@ -34,11 +34,15 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services), options.Actors, clock,
             loggerFactory.CreateLogger("Recsys.Silo.UserActors"));
         _recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
-        var workers = options.RecommendationWorkers > 0 ? options.RecommendationWorkers : Environment.ProcessorCount;
-        _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, workers, options.RecommendationQueueCapacity);
+        if (options.RecommendationWorkers > 0)
+        {
+            _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, options.RecommendationWorkers, options.RecommendationQueueCapacity);
+        }
     }
 
     public ItemCatalogue Catalogue => _services.Catalogue;
+
+    public SiloServices Services => _services;
 
     public ActorHost<string, UserActor> Users => _users;
 
@@ -96,7 +100,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
         var user = await GetSnapshotAsync(userId, cancellationToken);
-        var items = await _recommenders.InvokeAsync((user, count, filter),
+        var items = await ComputeAsync((user, count, filter),
             static (recommender, request) => recommender.Recommend(request.user, request.count, request.filter), cancellationToken);
         return new RecommendationsResponse(userId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
     }
@@ -107,7 +111,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         {
             return null;
         }
-        var items = await _recommenders.InvokeAsync((itemIndex, count, filter),
+        var items = await ComputeAsync((itemIndex, count, filter),
             static (recommender, request) => recommender.Similar(request.itemIndex, request.count, request.filter), cancellationToken);
         return new SimilarItemsResponse(itemId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
     }
@@ -136,21 +140,35 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _users.DisposeAsync();
-        await _recommenders.DisposeAsync();
+        if (_recommenders is not null)
+        {
+            await _recommenders.DisposeAsync();
+        }
     }
 
     /// <summary>
-    /// The user's state as their actor holds it. Users never seen get an empty snapshot without an
+    /// The user's state as their actor holds it: the published snapshot when no turn changed it since, else
+    /// through a turn. Users never seen get an empty snapshot without an
     /// activation, so that reads for unknown ids (scans, typos) cannot fill memory with empty actors.
     /// </summary>
     private async ValueTask<UserSnapshot> GetSnapshotAsync(string userId, CancellationToken cancellationToken)
     {
+        if (_users.PeekPublished(userId, static actor => actor.PublishedSnapshot) is { } published)
+        {
+            return published;
+        }
         if (!_users.IsActive(userId) && !await _services.Store.ExistsAsync(userId, cancellationToken))
         {
             return UserSnapshot.ForUnknownUser(userId);
         }
         return await _users.AskAsync(userId, 0, static (actor, _) => actor.Snapshot(), cancellationToken);
     }
+
+    private ValueTask<IReadOnlyList<ScoredItem>> ComputeAsync<TRequest>(TRequest request,
+        Func<FallbackRecommender, TRequest, IReadOnlyList<ScoredItem>> compute, CancellationToken cancellationToken) =>
+        _recommenders is null
+            ? ValueTask.FromResult(compute(_recommender, request))
+            : _recommenders.InvokeAsync(request, compute, cancellationToken);
 
     private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items)
     {

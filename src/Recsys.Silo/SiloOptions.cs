@@ -18,7 +18,11 @@ public sealed record SiloOptions
     /// <summary>How often the trending ranking may be rebuilt while events arrive.</summary>
     public TimeSpan TrendingRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Stateless workers that compute recommendations; 0 means one per core.</summary>
+    /// <summary>
+    /// Stateless workers that compute recommendations. 0 (the default) computes them on the request's own
+    /// thread: fallback scoring takes a few microseconds, less than two hand-offs to a pool cost
+    /// (bench/README.md). A pool bounds the concurrency of heavier scoring.
+    /// </summary>
     public int RecommendationWorkers { get; init; }
 
     public int RecommendationQueueCapacity { get; init; } = 4096;

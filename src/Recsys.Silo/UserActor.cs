@@ -33,6 +33,12 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
     private string? _etag;
     private bool _dirty;
 
+    // The latest snapshot, for readers that skip the turn queue; cleared by any turn that changes state, so
+    // a reader sees either the state as of the last completed turn or nothing (and then takes a turn).
+    private volatile UserSnapshot? _published;
+
+    public UserSnapshot? PublishedSnapshot => _published;
+
     public async ValueTask OnActivateAsync(CancellationToken cancellationToken)
     {
         var stored = await services.Store.ReadAsync(userId, cancellationToken);
@@ -66,9 +72,13 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
             services.CoOccurrence.Observe(_state.Window, record);
             services.Trending.Record(itemIndex, e.Type, record.TimestampMs);
         }
-        _dirty |= outcomes.Contains(ApplyOutcome.Applied);
+        if (outcomes.Contains(ApplyOutcome.Applied))
+        {
+            _dirty = true;
+            _published = null;
+        }
         return outcomes;
     }
 
-    public UserSnapshot Snapshot() => _state.Snapshot();
+    public UserSnapshot Snapshot() => _published = _state.Snapshot();
 }
