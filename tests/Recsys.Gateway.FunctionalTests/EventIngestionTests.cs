@@ -35,6 +35,20 @@ public sealed class EventIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_after_a_write_sees_it_even_when_an_earlier_read_published_a_snapshot()
+    {
+        var user = Json.NewUser();
+        for (var i = 0; i < 20; i++)
+        {
+            await _server.RecentItemsAsync(user); // publishes the user's snapshot (from the second round on)
+            using var response = await _server.PostEventsAsync(Json.Event(user, $"item-{i}"));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            Assert.Equal($"item-{i}", (await _server.RecentItemsAsync(user))[0]);
+            Assert.DoesNotContain($"item-{i}", await _server.RecommendedIdsAsync(user, "&inStock=false")); // and it counts as seen at once
+        }
+    }
+
+    [Fact]
     public async Task A_mixed_batch_applies_exactly_the_valid_events_and_names_every_bad_field()
     {
         var user = Json.NewUser();
