@@ -33,55 +33,22 @@ public static class EventEndpoints
     private static async Task<IResult> PostEventsAsync(HttpContext context, IClusterClient cluster, EventValidator validator,
         GatewayOptions options, ILoggerFactory loggers)
     {
-        var errors = new List<FieldError>();
-        List<EventInput?>? inputs;
-        IResult? problem;
-        try
+        var (batch, problem) = await BatchRequest.ReadAsync<EventInput, BehaviourEvent>(context, options, "event", options.MaxEventsPerRequest,
+            BatchReader.ReadEvents, validator.TryValidate);
+        if (batch is null)
         {
-            (inputs, problem) = await RequestBody.ReadJsonAsync(context, options.MaxRequestBodyBytes,
-                body => BatchReader.ReadEvents(body, options.MaxEventsPerRequest, errors));
+            return problem!;
         }
-        catch (MalformedBatchException ex)
-        {
-            return Problems.BadRequest("Malformed event batch", ex.Message + ". Nothing in this request was applied.");
-        }
-        if (problem is not null)
-        {
-            return problem;
-        }
-        if (inputs!.Count == 0)
-        {
-            return Problems.BadRequest("Empty event batch", $"the array holds no events; send 1 to {options.MaxEventsPerRequest} events");
-        }
-
-        var valid = new List<BehaviourEvent>(inputs.Count);
-        for (var i = 0; i < inputs.Count; i++)
-        {
-            if (inputs[i] is { } input && validator.TryValidate(input, $"events[{i}].", out var e, errors))
-            {
-                valid.Add(e!);
-            }
-        }
-        var result = valid.Count > 0 ? await cluster.IngestAsync(valid, context.RequestAborted) : new IngestResult(0, 0);
-        var rejected = inputs.Count - valid.Count;
+        var result = batch.Valid.Count > 0 ? await cluster.IngestAsync(batch.Valid, context.RequestAborted) : new IngestResult(0, 0);
         loggers.CreateLogger("Recsys.Gateway.Events").LogDebug("Event batch: {Accepted} accepted, {Duplicates} duplicates, {Rejected} rejected",
-            result.Accepted, result.Duplicates, rejected);
-        if (rejected == 0)
+            result.Accepted, result.Duplicates, batch.Rejected);
+        if (batch.Rejected == 0)
         {
-            return TypedResults.Json(new EventsAcceptedResponse(inputs.Count, result.Accepted, result.Duplicates, 0),
+            return TypedResults.Json(new EventsAcceptedResponse(batch.Received, result.Accepted, result.Duplicates, 0),
                 ApiJsonContext.Default.EventsAcceptedResponse, statusCode: StatusCodes.Status202Accepted);
         }
-        return Problems.Invalid(
-            "Some events were rejected",
-            $"{rejected} of {inputs.Count} events were rejected (see errors). The other {valid.Count} were applied " +
-            $"({result.Accepted} new, {result.Duplicates} duplicates). Fix the rejected events and resend; resending applied events is safe, they are deduplicated by eventId.",
-            errors,
-            new Dictionary<string, object?>
-            {
-                ["received"] = inputs.Count,
-                ["accepted"] = result.Accepted,
-                ["duplicates"] = result.Duplicates,
-                ["rejected"] = rejected,
-            });
+        return BatchRequest.PartiallyApplied(batch, "event",
+            $"The other {batch.Valid.Count} were applied ({result.Accepted} new, {result.Duplicates} duplicates, deduplicated by eventId).",
+            new Dictionary<string, object?> { ["accepted"] = result.Accepted, ["duplicates"] = result.Duplicates });
     }
 }

@@ -37,45 +37,19 @@ public static class ItemEndpoints
 
     private static async Task<IResult> PostItemsAsync(HttpContext context, IClusterClient cluster, CatalogueItemValidator validator, GatewayOptions options)
     {
-        var errors = new List<FieldError>();
-        List<CatalogueItemInput?>? inputs;
-        IResult? problem;
-        try
+        var (batch, problem) = await BatchRequest.ReadAsync<CatalogueItemInput, CatalogueItem>(context, options, "item", options.MaxItemsPerRequest,
+            BatchReader.ReadItems, validator.TryValidate);
+        if (batch is null)
         {
-            (inputs, problem) = await RequestBody.ReadJsonAsync(context, options.MaxRequestBodyBytes,
-                body => BatchReader.ReadItems(body, options.MaxItemsPerRequest, errors));
+            return problem!;
         }
-        catch (MalformedBatchException ex)
+        var upserted = batch.Valid.Count > 0 ? await cluster.UpsertItemsAsync(batch.Valid, context.RequestAborted) : 0;
+        if (batch.Rejected == 0)
         {
-            return Problems.BadRequest("Malformed item batch", ex.Message + ". Nothing in this request was applied.");
+            return TypedResults.Json(new ItemsUpsertedResponse(batch.Received, upserted, 0), ApiJsonContext.Default.ItemsUpsertedResponse);
         }
-        if (problem is not null)
-        {
-            return problem;
-        }
-        if (inputs!.Count == 0)
-        {
-            return Problems.BadRequest("Empty item batch", $"the array holds no items; send 1 to {options.MaxItemsPerRequest} items");
-        }
-        var valid = new List<CatalogueItem>(inputs.Count);
-        for (var i = 0; i < inputs.Count; i++)
-        {
-            if (inputs[i] is { } input && validator.TryValidate(input, $"items[{i}].", out var item, errors))
-            {
-                valid.Add(item!);
-            }
-        }
-        var upserted = valid.Count > 0 ? await cluster.UpsertItemsAsync(valid, context.RequestAborted) : 0;
-        var rejected = inputs.Count - valid.Count;
-        if (rejected == 0)
-        {
-            return TypedResults.Json(new ItemsUpsertedResponse(inputs.Count, upserted, 0), ApiJsonContext.Default.ItemsUpsertedResponse);
-        }
-        return Problems.Invalid(
-            "Some items were rejected",
-            $"{rejected} of {inputs.Count} items were rejected (see errors); the other {upserted} were applied.",
-            errors,
-            new Dictionary<string, object?> { ["received"] = inputs.Count, ["upserted"] = upserted, ["rejected"] = rejected });
+        return BatchRequest.PartiallyApplied(batch, "item", $"The other {upserted} were applied.",
+            new Dictionary<string, object?> { ["upserted"] = upserted });
     }
 
     private static async Task<IResult> SimilarAsync(string itemId, HttpContext context, IClusterClient cluster, GatewayOptions options)

@@ -43,7 +43,8 @@ internal sealed class StartupDataLoader(
             await LoadDemoAsync(shopOptions, stoppingToken);
         }
         readiness.Ready();
-        logger.LogInformation("Ready: recommendations at {Addresses} (try GET /v1/users/{{userId}}/recommendations)", string.Join(", ", addresses));
+        var example = data.DemoShop is null ? "{userId}" : SyntheticShop.UserId(7);
+        logger.LogInformation("Ready: try GET {Address}/v1/users/{Example}/recommendations", addresses.FirstOrDefault() ?? "", example);
     }
 
     private async Task LoadDemoAsync(ShopOptions shopOptions, CancellationToken cancellationToken)
