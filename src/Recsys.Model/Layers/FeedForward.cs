@@ -2,10 +2,16 @@ using Recsys.Model.Numerics;
 
 namespace Recsys.Model.Layers;
 
-/// <summary>Position-wise feed-forward: Linear → ReLU → dropout → Linear.</summary>
+/// <summary>
+/// Position-wise feed-forward: Linear → GELU → dropout → Linear. GELU (tanh form, as PyTorch's
+/// approximate="tanh") is smooth, so finite-difference checks see no kinks, and is what BERT4Rec and gSASRec use.
+/// </summary>
 public sealed class FeedForward
 {
+    private static readonly float s_c = MathF.Sqrt(2f / MathF.PI);
+    private const float Cubic = 0.044715f;
     private readonly Dropout _dropout;
+    private Matrix? _preActivation;
 
     public FeedForward(string name, int dim, int hidden, float dropout, Random random, IGemm gemm)
     {
@@ -27,10 +33,12 @@ public sealed class FeedForward
     public Matrix Forward(Matrix x, bool training)
     {
         var hidden = Inner.Forward(x);
+        var pre = Matrix.Ensure(ref _preActivation, hidden.Rows, hidden.Cols);
+        hidden.Span.CopyTo(pre.Span);
         var data = hidden.Span;
         for (var i = 0; i < data.Length; i++)
         {
-            data[i] = MathF.Max(data[i], 0f);
+            data[i] = Gelu(data[i]);
         }
         _dropout.Forward(hidden, training);
         return Outer.Forward(hidden);
@@ -40,16 +48,21 @@ public sealed class FeedForward
     {
         var dHidden = Outer.Backward(dy);
         _dropout.Backward(dHidden);
-        // The hidden buffer holds ReLU(·) after dropout: zero where the unit was off or dropped.
-        var hidden = Inner.LastOutput!.Span;
+        var pre = _preActivation!.Span;
         var grad = dHidden.Span;
         for (var i = 0; i < grad.Length; i++)
         {
-            if (hidden[i] <= 0f)
-            {
-                grad[i] = 0f;
-            }
+            grad[i] *= GeluDerivative(pre[i]);
         }
         return Inner.Backward(dHidden);
+    }
+
+    public static float Gelu(float x) => 0.5f * x * (1f + MathF.Tanh(s_c * (x + Cubic * x * x * x)));
+
+    public static float GeluDerivative(float x)
+    {
+        var inner = s_c * (x + Cubic * x * x * x);
+        var tanh = MathF.Tanh(inner);
+        return 0.5f * (1f + tanh) + 0.5f * x * (1f - tanh * tanh) * s_c * (1f + 3f * Cubic * x * x);
     }
 }
