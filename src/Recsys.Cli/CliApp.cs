@@ -10,5 +10,7 @@ public static class CliApp
         ServeCommand.Create(),
         SimulateCommand.Create(),
         ImportCommand.Create(),
+        TrainCommand.Create(),
+        EvalCommand.Create(),
     };
 }

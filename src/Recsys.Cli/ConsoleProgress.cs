@@ -13,6 +13,9 @@ internal sealed class ConsoleProgress(TextWriter writer, string what, long total
     private readonly Lock _gate = new();
     private long _lastDrawMs = -10_000;
 
+    /// <summary>Draws the finished state (all of <c>total</c> done) and ends the line.</summary>
+    public void Complete() => Report(total, final: true);
+
     public void Report(long done, bool final = false)
     {
         var elapsedMs = _clock.ElapsedMilliseconds;

@@ -26,6 +26,18 @@ public sealed class InteractionData
     public bool HasTypes { get; }
     public bool HasTimestamps { get; }
     public long EventCount => Users.Sum(static u => (long)u.Items.Length);
+
+    /// <summary>The same users in another vocabulary (a checkpoint's); items it does not know become 0.</summary>
+    public InteractionData Remap(IReadOnlyList<string> itemIds)
+    {
+        var index = new Dictionary<string, int>(itemIds.Count, StringComparer.Ordinal);
+        for (var i = 1; i < itemIds.Count; i++)
+        {
+            index[itemIds[i]] = i;
+        }
+        var users = Users.Select(u => u with { Items = u.Items.Select(i => index.GetValueOrDefault(ItemIds[i])).ToArray() }).ToList();
+        return new InteractionData(users, itemIds, HasTypes, HasTimestamps);
+    }
 }
 
 /// <summary>
