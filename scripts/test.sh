@@ -7,6 +7,18 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# The model multiplies matrices with OpenBLAS (Debian's libopenblas0-pthread) and falls back to a slower
+# managed kernel without it; install it when we can, so the tests cover what users run.
+if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas.so.0'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing OpenBLAS (libopenblas0-pthread)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread) >/dev/null 2>&1 \
+      || echo "warning: could not install libopenblas0-pthread; model tests use the managed matrix kernel"
+  else
+    echo "warning: libopenblas0-pthread is not installed; model tests use the managed matrix kernel"
+  fi
+fi
+
 echo "Building the solution (Release)..."
 if ! dotnet build Recsys.Orleans.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | tee -a "$log"; then
   echo "Build failed."

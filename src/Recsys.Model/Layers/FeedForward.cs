@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Recsys.Model.Numerics;
 
 namespace Recsys.Model.Layers;
@@ -12,6 +13,8 @@ public sealed class FeedForward
     private const float Cubic = 0.044715f;
     private readonly Dropout _dropout;
     private Matrix? _preActivation;
+    private Matrix? _tanh;
+    private float[] _scratch = [];
 
     public FeedForward(string name, int dim, int hidden, float dropout, Random random, IGemm gemm)
     {
@@ -33,13 +36,19 @@ public sealed class FeedForward
     public Matrix Forward(Matrix x, bool training)
     {
         var hidden = Inner.Forward(x);
-        var pre = Matrix.Ensure(ref _preActivation, hidden.Rows, hidden.Cols);
-        hidden.Span.CopyTo(pre.Span);
-        var data = hidden.Span;
-        for (var i = 0; i < data.Length; i++)
-        {
-            data[i] = Gelu(data[i]);
-        }
+        var pre = Matrix.Ensure(ref _preActivation, hidden.Rows, hidden.Cols).Span;
+        var tanh = Matrix.Ensure(ref _tanh, hidden.Rows, hidden.Cols).Span;
+        var h = hidden.Span;
+        h.CopyTo(pre);
+        // Vectorised GELU: t = tanh(c·(x + 0.044715x³)); y = 0.5·x·(1 + t). t is kept for the backward pass.
+        TensorPrimitives.Multiply(pre, pre, tanh);
+        TensorPrimitives.Multiply(tanh, pre, tanh);
+        TensorPrimitives.MultiplyAdd(tanh, Cubic, pre, tanh);
+        TensorPrimitives.Multiply(tanh, s_c, tanh);
+        TensorPrimitives.Tanh(tanh, tanh);
+        TensorPrimitives.Add(tanh, 1f, h);
+        TensorPrimitives.Multiply(h, pre, h);
+        TensorPrimitives.Multiply(h, 0.5f, h);
         _dropout.Forward(hidden, training);
         return Outer.Forward(hidden);
     }
@@ -48,12 +57,24 @@ public sealed class FeedForward
     {
         var dHidden = Outer.Backward(dy);
         _dropout.Backward(dHidden);
-        var pre = _preActivation!.Span;
+        var x = _preActivation!.Span;
+        var t = _tanh!.Span;
         var grad = dHidden.Span;
-        for (var i = 0; i < grad.Length; i++)
+        if (_scratch.Length < grad.Length)
         {
-            grad[i] *= GeluDerivative(pre[i]);
+            _scratch = new float[Math.Max(grad.Length, _scratch.Length * 2)];
         }
+        var derivative = _scratch.AsSpan(0, grad.Length);
+        // GELU'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3·0.044715·x²)
+        TensorPrimitives.Multiply(x, x, derivative);
+        TensorPrimitives.Multiply(derivative, 3f * Cubic * s_c, derivative);
+        TensorPrimitives.Add(derivative, s_c, derivative);
+        TensorPrimitives.Multiply(derivative, x, derivative);
+        for (var i = 0; i < derivative.Length; i++)
+        {
+            derivative[i] = 0.5f * (1f + t[i]) + 0.5f * derivative[i] * (1f - t[i] * t[i]);
+        }
+        TensorPrimitives.Multiply(grad, derivative, grad);
         return Inner.Backward(dHidden);
     }
 
