@@ -196,16 +196,22 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
         public override async ValueTask RunAsync(Activation activation)
         {
+            TResult result;
             try
             {
-                _completion.TrySetResult(await turn(activation.Actor, arg));
+                result = await turn(activation.Actor, arg);
             }
             catch (Exception ex)
             {
                 // A failed turn fails its caller; the actor stays active, as an Orleans grain does.
+                activation.Touch();
                 _completion.TrySetException(ex);
+                return;
             }
+            // Activity is recorded before the caller resumes: whatever the caller does next (advance a clock,
+            // collect idle actors) sees this turn as having happened.
             activation.Touch();
+            _completion.TrySetResult(result);
         }
 
         public override void Fail(Exception exception) => _completion.TrySetException(exception);

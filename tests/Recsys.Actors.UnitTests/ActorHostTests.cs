@@ -2,6 +2,9 @@ namespace Recsys.Actors.UnitTests;
 
 public class ActorHostTests
 {
+    /// <summary>A bug here shows as a failed wait, never as a hung test run.</summary>
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
     private readonly CounterStore _store = new();
     private readonly ManualClock _clock = new();
 
@@ -27,7 +30,7 @@ public class ActorHostTests
     {
         await using var host = Host();
         var calls = Enumerable.Range(0, 2000).Select(_ => Task.Run(async () => await Increment(host, "hot"))).ToArray();
-        var results = await Task.WhenAll(calls);
+        var results = await Task.WhenAll(calls).WaitAsync(Deadline);
         var (value, maxConcurrent) = await Inspect(host, "hot");
         Assert.Equal(2000, value); // no lost update despite the read-yield-write turn
         Assert.Equal(1, maxConcurrent);
@@ -81,14 +84,14 @@ public class ActorHostTests
         };
         _clock.Advance(TimeSpan.FromMinutes(2));
         var collecting = host.CollectIdleAsync();
-        await saveStarted.Task;
+        await saveStarted.Task.WaitAsync(Deadline);
         // The actor is saving: these must go to the next activation, after the save.
         var during = Enumerable.Range(0, 50).Select(_ => Increment(host, "a").AsTask()).ToArray();
         Assert.All(during, t => Assert.False(t.IsCompleted));
         _store.BeforeSave = null;
         releaseSave.SetResult();
-        Assert.Equal(1, await collecting);
-        await Task.WhenAll(during);
+        Assert.Equal(1, await collecting.WaitAsync(Deadline));
+        await Task.WhenAll(during).WaitAsync(Deadline);
         Assert.Equal(51, (await Inspect(host, "a")).Value);
     }
 
@@ -104,7 +107,7 @@ public class ActorHostTests
         await WaitUntil(() => queued.Count(t => !t.IsCompleted) == 6);
         Assert.All(queued, t => Assert.False(t.IsCompleted));
         gate.SetResult();
-        await Task.WhenAll(queued.Append(blocked));
+        await Task.WhenAll(queued.Append(blocked)).WaitAsync(Deadline);
         Assert.Equal(7, (await Inspect(host, "slow")).Value);
     }
 
@@ -176,9 +179,9 @@ public class ActorHostTests
                 await Increment(host, $"k{(s + i) % 4}");
             }
         })).ToArray();
-        await Task.WhenAll(senders);
+        await Task.WhenAll(senders).WaitAsync(Deadline);
         await stop.CancelAsync();
-        await collector;
+        await collector.WaitAsync(Deadline);
         var total = 0;
         for (var k = 0; k < 4; k++)
         {
