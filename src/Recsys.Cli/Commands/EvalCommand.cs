@@ -50,6 +50,7 @@ internal static class EvalCommand
                 var interactions = DataImport.Read(parse.GetValue(data)!.FullName, parse.GetValue(format));
                 IRanker ranker;
                 string modelVersion;
+                PurchaseIntentResult? purchase = null;
                 switch (parse.GetValue(baseline))
                 {
                     case Baseline.Popularity:
@@ -66,6 +67,10 @@ internal static class EvalCommand
                         interactions = interactions.Remap(checkpoint.ItemIds);
                         ranker = new ModelRanker(checkpoint.Model);
                         modelVersion = checkpoint.Metadata.Version;
+                        if (checkpoint.Model.PurchaseHead is not null && interactions.HasTypes)
+                        {
+                            purchase = PurchaseEvaluator.Evaluate(checkpoint.Model, interactions);
+                        }
                         break;
                 }
                 var progress = new ConsoleProgress(log, "Evaluating", interactions.Users.Count, "users");
@@ -85,12 +90,24 @@ internal static class EvalCommand
                         ["mrr"] = Math.Round(result.Mrr, 6),
                         ["coverage"] = Math.Round(result.Coverage, 6),
                     };
+                    if (purchase is not null)
+                    {
+                        output["purchaseAuc"] = Math.Round(purchase.Auc, 6);
+                        output["purchaseBaselineAuc"] = Math.Round(purchase.BaselineAuc, 6);
+                        output["purchaseSamples"] = purchase.Samples;
+                        output["purchasePositives"] = purchase.Positives;
+                    }
                     parse.InvocationConfiguration.Output.WriteLine(output.ToJsonString());
                 }
                 else
                 {
                     parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{modelVersion}, {result.Protocol} protocol, {result.Split}, {result.Users:N0} users: HR@10 {result.HitRate:0.0000}, NDCG@10 {result.Ndcg:0.0000}, MRR {result.Mrr:0.0000}, coverage {result.Coverage:P1}"));
+                    if (purchase is not null)
+                    {
+                        parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"purchase intent: AUC {purchase.Auc:0.0000} (last-event-type baseline {purchase.BaselineAuc:0.0000}) over {purchase.Samples:N0} held-out targets, {purchase.Positives:N0} purchases"));
+                    }
                 }
                 return Task.FromResult(0);
             }
