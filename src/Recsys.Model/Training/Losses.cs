@@ -92,14 +92,14 @@ public sealed class NextItemLoss(IGemm gemm)
                     row[j + 1] = float.NegativeInfinity;
                 }
             }
+            // p = softmax(row) computed in place, vectorised; dlogit = (p − onehot₀)·scale
             var max = TensorPrimitives.Max(row);
-            var logSum = max + MathF.Log(SumExp(row, max));
-            loss += logSum - row[0];
-            // p = softmax(row); dlogit = (p − onehot₀)·scale
-            for (var j = 0; j <= n; j++)
-            {
-                row[j] = MathF.Exp(row[j] - logSum) * scale;
-            }
+            TensorPrimitives.Subtract(row, max, row);
+            var shiftedTarget = row[0];
+            TensorPrimitives.Exp(row, row);
+            var sum = TensorPrimitives.Sum(row);
+            loss += MathF.Log(sum) - shiftedTarget;
+            TensorPrimitives.Multiply(row, scale / sum, row);
             row[0] -= scale;
             var dh = dHidden.Row(t);
             TensorPrimitives.MultiplyAdd(items.Value.Row(target), row[0], dh, dh);
@@ -153,16 +153,6 @@ public sealed class NextItemLoss(IGemm gemm)
             count += target != 0 ? 1 : 0;
         }
         return count;
-    }
-
-    private static float SumExp(ReadOnlySpan<float> row, float max)
-    {
-        var sum = 0f;
-        foreach (var value in row)
-        {
-            sum += MathF.Exp(value - max);
-        }
-        return sum;
     }
 
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
