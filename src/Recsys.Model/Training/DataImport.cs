@@ -79,17 +79,25 @@ public static class DataImport
         }
     }
 
-    private static InteractionData ReadPairs(TextReader reader, string name)
+    /// <summary>The non-blank lines with their 1-based numbers, for messages that name the line.</summary>
+    private static IEnumerable<(int Line, string Text)> Lines(TextReader reader)
     {
-        var builder = new Builder();
         var line = 0;
         while (reader.ReadLine() is { } text)
         {
             line++;
-            if (string.IsNullOrWhiteSpace(text))
+            if (!string.IsNullOrWhiteSpace(text))
             {
-                continue;
+                yield return (line, text);
             }
+        }
+    }
+
+    private static InteractionData ReadPairs(TextReader reader, string name)
+    {
+        var builder = new Builder();
+        foreach (var (line, text) in Lines(reader))
+        {
             var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length != 2)
             {
@@ -103,14 +111,8 @@ public static class DataImport
     private static InteractionData ReadSequences(TextReader reader, string name)
     {
         var builder = new Builder();
-        var line = 0;
-        while (reader.ReadLine() is { } text)
+        foreach (var (line, text) in Lines(reader))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
             var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length < 2)
             {
@@ -127,14 +129,8 @@ public static class DataImport
     private static InteractionData ReadTaobao(TextReader reader, string name)
     {
         var builder = new Builder();
-        var line = 0;
-        while (reader.ReadLine() is { } text)
+        foreach (var (line, text) in Lines(reader))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
             var parts = text.Split(',');
             if (line == 1 && parts.Length > 0 && parts[0].Trim().Equals("user_id", StringComparison.OrdinalIgnoreCase))
             {
