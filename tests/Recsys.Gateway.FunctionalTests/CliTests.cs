@@ -113,6 +113,54 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Contains("401", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Train_saves_a_checkpoint_that_eval_scores_with_the_documented_json_keys()
+    {
+        var random = new Random(2);
+        var lines = new List<string>();
+        for (var u = 0; u < 120; u++)
+        {
+            var item = random.Next(30);
+            for (var i = 0; i < 8; i++)
+            {
+                lines.Add($"{u} {item}");
+                item = (item + 1) % 30;
+            }
+        }
+        var data = File("cyclic.txt", string.Join('\n', lines));
+        var model = Path.Combine(_folder, "cyclic.rsm");
+        var (exit, _, error) = await RunAsync("train", "--data", data, "--format", "Sasrec", "--out", model,
+            "--epochs", "6", "--dim", "16", "--blocks", "1", "--max-length", "10", "--negatives", "20", "--evaluate-every", "3", "--lr", "0.005");
+        Assert.True(exit == 0, error);
+        Assert.Contains("epoch 6: loss", error, StringComparison.Ordinal);
+        Assert.Contains("Saved cyclic.rsm", error, StringComparison.Ordinal);
+
+        var (evalExit, output, evalError) = await RunAsync("eval", "--model", model, "--data", data, "--protocol", "Full", "--json");
+        Assert.True(evalExit == 0, evalError);
+        var result = JsonNode.Parse(output)!.AsObject();
+        foreach (var key in new[] { "users", "protocol", "hr@10", "ndcg@10", "mrr", "coverage" })
+        {
+            Assert.True(result.ContainsKey(key), $"eval --json lacks '{key}': {output}");
+        }
+        Assert.Equal(120, (int)result["users"]!);
+        Assert.Equal("full", (string)result["protocol"]!);
+        Assert.True((double)result["hr@10"]! > 0.5, $"a model of a deterministic cycle should mostly hit: {output}");
+
+        System.IO.File.WriteAllText(model, "garbage");
+        (evalExit, _, evalError) = await RunAsync("eval", "--model", model, "--data", data);
+        Assert.Equal(1, evalExit);
+        Assert.Contains("not a Recsys model checkpoint", evalError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Train_names_the_bad_line_of_its_data()
+    {
+        var data = File("bad.txt", "1 10\n1 11\n1\n");
+        var (exit, _, error) = await RunAsync("train", "--data", data, "--format", "Sasrec", "--out", Path.Combine(_folder, "x.rsm"));
+        Assert.Equal(1, exit);
+        Assert.Contains("bad.txt line 3: expected 'user item'", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("simulate --batch 0", "--batch must be from 1 to 1000")]
     [InlineData("serve --demo-users 0", "--demo-users must be at least 1")]
