@@ -29,7 +29,23 @@ public class DataAndCheckpointTests
         Assert.True(data.HasTypes && data.HasTimestamps);
     }
 
+    [Fact]
+    public void Our_event_jsonl_reads_with_types_and_time_order_and_skips_item_less_searches()
+    {
+        var jsonl = """
+            {"eventId":"e2","userId":"u","itemId":"b","type":"purchase","timestamp":"2026-01-01T10:05:00Z"}
+            {"eventId":"e1","userId":"u","itemId":"a","type":"view","timestamp":"2026-01-01T10:00:00Z"}
+            {"eventId":"e3","userId":"u","type":"search","query":"lamp","timestamp":"2026-01-01T10:06:00Z"}
+            """;
+        var data = DataImport.Read(new StringReader(jsonl), "events.jsonl", DataFormat.Jsonl);
+        var user = Assert.Single(data.Users);
+        Assert.Equal(["a", "b"], user.Items.Select(i => data.ItemIds[i]));
+        Assert.Equal([(byte)0, (byte)4], user.Types);
+        Assert.Equal([false, true], user.Purchases);
+    }
+
     [Theory]
+    [InlineData(DataFormat.Jsonl, "{\"eventId\":\"e\",\"userId\":\"u\",\"itemId\":\"a\",\"type\":\"wink\",\"timestamp\":\"2026-01-01T10:00:00Z\"}\n", "line 1: type: 'wink' is not an event type")]
     [InlineData(DataFormat.Sasrec, "1 10\n1 10 extra\n", "line 2: expected 'user item'")]
     [InlineData(DataFormat.Sequences, "1 10 11\n\n7\n", "line 3: expected 'user item1 item2 ...'")]
     [InlineData(DataFormat.Taobao, "user_id,item_id,category_id,behavior_type,timestamp\n1,2,3,like,5\n", "line 2: behavior_type 'like'")]

@@ -13,6 +13,8 @@ public enum DataFormat
     Sequences,
     /// <summary>Taobao UserBehavior CSV: <c>user_id,item_id,category_id,behavior_type,timestamp</c>.</summary>
     Taobao,
+    /// <summary>The project's own event JSON, one event per line (as POST /v1/events takes them).</summary>
+    Jsonl,
 }
 
 /// <summary>Reads the research formats into user sequences. Item and user ids keep their first-seen order.</summary>
@@ -33,6 +35,7 @@ public static class DataImport
         DataFormat.Sasrec => ReadPairs(reader, name),
         DataFormat.Sequences => ReadSequences(reader, name),
         DataFormat.Taobao => ReadTaobao(reader, name),
+        DataFormat.Jsonl => ReadJsonl(reader, name),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
@@ -153,6 +156,29 @@ public static class DataImport
                 throw new DataFormatException($"{name} line {line}: timestamp '{Shorten(parts[4])}' is not a whole number of Unix seconds");
             }
             builder.Add(parts[0].Trim(), parts[1].Trim(), type, timestamp);
+        }
+        return builder.Build(hasTypes: true, hasTimestamps: true, sortByTime: true);
+    }
+
+    private static InteractionData ReadJsonl(TextReader reader, string name)
+    {
+        var builder = new Builder();
+        // The server's own rules, except that history may be arbitrarily old and the clock is not consulted.
+        var validator = new Domain.Events.EventValidator(new Domain.Events.EventValidationOptions { MaxFutureSkew = TimeSpan.FromDays(36_500) }, TimeProvider.System);
+        var errors = new List<Domain.Events.FieldError>();
+        foreach (var (line, text) in Lines(reader))
+        {
+            var prefix = $"{name} line {line}: ";
+            var input = Contracts.BatchReader.ReadEventObject(System.Text.Encoding.UTF8.GetBytes(text), prefix, errors);
+            if (input is null || !validator.TryValidate(input, prefix, out var e, errors))
+            {
+                var error = errors[0];
+                throw new DataFormatException($"{error.Field}: {error.Message}".Replace(": : ", ": ", StringComparison.Ordinal));
+            }
+            if (e!.ItemId is not null) // a search without an item says nothing about items
+            {
+                builder.Add(e.UserId, e.ItemId, (byte)e.Type, e.Timestamp.ToUnixTimeSeconds());
+            }
         }
         return builder.Build(hasTypes: true, hasTimestamps: true, sortByTime: true);
     }
