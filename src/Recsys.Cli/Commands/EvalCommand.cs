@@ -21,7 +21,7 @@ internal static class ModelOptions
 
     public static Option<DataFormat> Format() => new("--format")
     {
-        Description = "Sasrec ('user item' lines), Sequences ('user i1 i2 ...') or Taobao (UserBehavior CSV).",
+        Description = "Sasrec ('user item' lines), Sequences ('user i1 i2 ...'), Taobao (UserBehavior CSV) or Jsonl (our event JSON, one per line).",
         DefaultValueFactory = _ => DataFormat.Sasrec,
     };
 }
