@@ -12,5 +12,6 @@ public static class CliApp
         ImportCommand.Create(),
         TrainCommand.Create(),
         EvalCommand.Create(),
+        RecommendCommand.Create(),
     };
 }

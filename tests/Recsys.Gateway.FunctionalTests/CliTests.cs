@@ -146,6 +146,17 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal("full", (string)result["protocol"]!);
         Assert.True((double)result["hr@10"]! > 0.5, $"a model of a deterministic cycle should mostly hit: {output}");
 
+        var (recommendExit, recommended, recommendError) = await RunAsync("recommend", "--model", model, "--data", data, "--users", "3", "--k", "5");
+        Assert.True(recommendExit == 0, recommendError);
+        var firstUser = lines.Where(l => l.StartsWith("0 ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToHashSet();
+        var answers = recommended.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(3, answers.Count);
+        var top = answers[0]["items"]!.AsArray().Select(i => (string)i!["itemId"]!).ToList();
+        Assert.Equal(5, top.Count);
+        Assert.DoesNotContain(top, firstUser.Contains); // seen items are never recommended
+        var scores = answers[0]["items"]!.AsArray().Select(i => (double)i!["score"]!).ToList();
+        Assert.Equal(scores.OrderByDescending(x => x), scores);
+
         System.IO.File.WriteAllText(model, "garbage");
         (evalExit, _, evalError) = await RunAsync("eval", "--model", model, "--data", data);
         Assert.Equal(1, evalExit);
