@@ -10,7 +10,8 @@ public sealed record SequenceModelConfig
     public int Dim { get; init; } = 64;
     public int Blocks { get; init; } = 2;
     public int Heads { get; init; } = 1;
-    public float Dropout { get; init; } = 0.2f;
+    /// <summary>0.5, as SASRec uses for sparse data; the same default served Games and both Beauty versions.</summary>
+    public float Dropout { get; init; } = 0.5f;
 
     /// <summary>Behaviour-type embeddings (view, search, click, cart, purchase); 0 turns them off.</summary>
     public int BehaviourTypes { get; init; }

@@ -11,24 +11,27 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
+        // Defaults come from the model library, so that the CLI and code that trains directly agree.
+        var defaults = new TrainingOptions();
+        var shape = new SequenceModelConfig { ItemCount = 2 };
         var data = new Option<FileInfo>("--data") { Description = "The interactions to learn from.", Required = true };
         var format = ModelOptions.Format();
         var output = new Option<FileInfo>("--out") { Description = "Where to write the checkpoint.", Required = true };
-        var epochs = new Option<int>("--epochs") { Description = "At most this many epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => 200 };
-        var batch = new Option<int>("--batch") { Description = "Users per training batch.", DefaultValueFactory = _ => 128 };
-        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 64 };
-        var blocks = new Option<int>("--blocks") { Description = "Transformer blocks.", DefaultValueFactory = _ => 2 };
-        var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 1 };
-        var maxLength = new Option<int>("--max-length") { Description = "How many recent events the model reads.", DefaultValueFactory = _ => 50 };
-        var dropout = new Option<float>("--dropout") { Description = "Dropout rate.", DefaultValueFactory = _ => 0.2f };
-        var learningRate = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3f };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "Decoupled weight decay.", DefaultValueFactory = _ => 0f };
-        var loss = new Option<LossKind>("--loss") { Description = "SampledSoftmax (default) or Bce (SASRec's, one negative).", DefaultValueFactory = _ => LossKind.SampledSoftmax };
-        var negatives = new Option<int>("--negatives") { Description = "Negatives shared per batch for SampledSoftmax.", DefaultValueFactory = _ => 256 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many validations without improvement.", DefaultValueFactory = _ => 5 };
-        var evaluateEvery = new Option<int>("--evaluate-every") { Description = "Validate every this many epochs.", DefaultValueFactory = _ => 2 };
-        var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full or Sampled.", DefaultValueFactory = _ => EvaluationProtocol.Full };
-        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, dropout and sampling.", DefaultValueFactory = _ => 42 };
+        var epochs = new Option<int>("--epochs") { Description = "At most this many epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => defaults.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Users per training batch.", DefaultValueFactory = _ => defaults.BatchSize };
+        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => shape.Dim };
+        var blocks = new Option<int>("--blocks") { Description = "Transformer blocks.", DefaultValueFactory = _ => shape.Blocks };
+        var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => shape.Heads };
+        var maxLength = new Option<int>("--max-length") { Description = "How many recent events the model reads.", DefaultValueFactory = _ => shape.MaxLength };
+        var dropout = new Option<float>("--dropout") { Description = "Dropout rate.", DefaultValueFactory = _ => shape.Dropout };
+        var learningRate = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var weightDecay = new Option<float>("--weight-decay") { Description = "Decoupled weight decay.", DefaultValueFactory = _ => defaults.WeightDecay };
+        var loss = new Option<LossKind>("--loss") { Description = "SampledSoftmax (default) or Bce (SASRec's, one negative).", DefaultValueFactory = _ => defaults.Loss };
+        var negatives = new Option<int>("--negatives") { Description = "Negatives shared per batch for SampledSoftmax.", DefaultValueFactory = _ => defaults.Negatives };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many validations without improvement.", DefaultValueFactory = _ => defaults.Patience };
+        var evaluateEvery = new Option<int>("--evaluate-every") { Description = "Validate every this many epochs.", DefaultValueFactory = _ => defaults.EvaluateEvery };
+        var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full or Sampled.", DefaultValueFactory = _ => defaults.ValidationProtocol };
+        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, dropout and sampling.", DefaultValueFactory = _ => shape.Seed };
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the sequence model on a data file and save a checkpoint; shows progress, per-epoch loss and validation, and stops early.")
         {

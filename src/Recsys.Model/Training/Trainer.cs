@@ -19,11 +19,11 @@ public sealed record TrainingOptions
     public float LearningRate { get; init; } = 1e-3f;
     public float WeightDecay { get; init; }
     public LossKind Loss { get; init; } = LossKind.SampledSoftmax;
-    public int Negatives { get; init; } = 256;
+    public int Negatives { get; init; } = 4096;
 
     /// <summary>Validate every this many epochs; stop after <see cref="Patience"/> validations without improvement.</summary>
-    public int EvaluateEvery { get; init; } = 2;
-    public int Patience { get; init; } = 5;
+    public int EvaluateEvery { get; init; } = 5;
+    public int Patience { get; init; } = 4;
     public EvaluationProtocol ValidationProtocol { get; init; } = EvaluationProtocol.Full;
 
     /// <summary>Validate on at most this many users (0: all).</summary>
