@@ -107,15 +107,8 @@ public static class BatchReader
     {
         string? eventId = null, userId = null, itemId = null, type = null, timestamp = null, query = null;
         var before = errors.Count;
-        while (true)
+        while (NextProperty(ref reader, out var field))
         {
-            Next(ref reader);
-            if (reader.TokenType == JsonTokenType.EndObject)
-            {
-                break;
-            }
-            var field = reader.GetString()!;
-            Next(ref reader);
             switch (field)
             {
                 case "eventId": eventId = ReadString(ref reader, prefix + field, errors); break;
@@ -136,15 +129,8 @@ public static class BatchReader
         decimal? price = null;
         bool? inStock = null;
         var before = errors.Count;
-        while (true)
+        while (NextProperty(ref reader, out var field))
         {
-            Next(ref reader);
-            if (reader.TokenType == JsonTokenType.EndObject)
-            {
-                break;
-            }
-            var field = reader.GetString()!;
-            Next(ref reader);
             switch (field)
             {
                 case "itemId": itemId = ReadString(ref reader, prefix + field, errors); break;
@@ -191,6 +177,20 @@ public static class BatchReader
                 reader.Skip();
                 return null;
         }
+    }
+
+    /// <summary>Moves to the next property's value; false at the end of the object.</summary>
+    private static bool NextProperty(ref Utf8JsonReader reader, out string field)
+    {
+        Next(ref reader);
+        if (reader.TokenType == JsonTokenType.EndObject)
+        {
+            field = "";
+            return false;
+        }
+        field = reader.GetString()!;
+        Next(ref reader);
+        return true;
     }
 
     private static void Next(ref Utf8JsonReader reader)

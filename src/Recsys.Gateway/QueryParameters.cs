@@ -88,4 +88,19 @@ public sealed class QueryParameters(IQueryCollection query)
 
     public static void CheckId(string value, string name, List<FieldError> errors) =>
         Identifier.Check(value, name, EventValidationOptions.DefaultMaxIdLength, errors);
+
+    /// <summary>
+    /// A recommendation request's path id, <c>k</c> and filter, or the 400 naming every bad parameter:
+    /// the same rules for users' recommendations and similar items.
+    /// </summary>
+    public static (int K, RecommendationFilter Filter, IResult? Problem) RecommendationRequest(
+        HttpContext context, string id, string idName, GatewayOptions options, bool allowIncludeSeen)
+    {
+        var query = new QueryParameters(context.Request.Query);
+        CheckId(id, idName, query.Errors);
+        var k = query.WholeNumber("k", 10, 1, options.MaxRecommendations);
+        var filter = query.Filter(allowIncludeSeen);
+        var problem = query.Errors.Count > 0 ? Problems.Invalid("Invalid request", "fix the listed parameters and retry", query.Errors) : null;
+        return (k, filter, problem);
+    }
 }

@@ -54,13 +54,10 @@ public static class ItemEndpoints
 
     private static async Task<IResult> SimilarAsync(string itemId, HttpContext context, IClusterClient cluster, GatewayOptions options)
     {
-        var query = new QueryParameters(context.Request.Query);
-        QueryParameters.CheckId(itemId, "itemId", query.Errors);
-        var k = query.WholeNumber("k", 10, 1, options.MaxRecommendations);
-        var filter = query.Filter(allowIncludeSeen: false);
-        if (query.Errors.Count > 0)
+        var (k, filter, problem) = QueryParameters.RecommendationRequest(context, itemId, "itemId", options, allowIncludeSeen: false);
+        if (problem is not null)
         {
-            return Problems.Invalid("Invalid request", "fix the listed parameters and retry", query.Errors);
+            return problem;
         }
         var similar = await cluster.SimilarAsync(itemId, k, filter, context.RequestAborted);
         return similar is null

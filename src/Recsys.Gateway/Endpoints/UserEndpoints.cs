@@ -29,13 +29,10 @@ public static class UserEndpoints
 
     private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IClusterClient cluster, GatewayOptions options)
     {
-        var query = new QueryParameters(context.Request.Query);
-        QueryParameters.CheckId(userId, "userId", query.Errors);
-        var k = query.WholeNumber("k", 10, 1, options.MaxRecommendations);
-        var filter = query.Filter(allowIncludeSeen: true);
-        if (query.Errors.Count > 0)
+        var (k, filter, problem) = QueryParameters.RecommendationRequest(context, userId, "userId", options, allowIncludeSeen: true);
+        if (problem is not null)
         {
-            return Problems.Invalid("Invalid request", "fix the listed parameters and retry", query.Errors);
+            return problem;
         }
         var response = await cluster.RecommendAsync(userId, k, filter, context.RequestAborted);
         return TypedResults.Json(response, ApiJsonContext.Default.RecommendationsResponse);
