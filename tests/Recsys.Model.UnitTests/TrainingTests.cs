@@ -26,15 +26,16 @@ public class TrainingTests
     }
 
     [Theory]
-    [InlineData(LossKind.SampledSoftmax)]
-    [InlineData(LossKind.Bce)]
-    public void A_tiny_model_learns_sequential_structure_and_beats_popularity_by_a_clear_margin(LossKind loss)
+    [InlineData(LossKind.SampledSoftmax, 20)]
+    [InlineData(LossKind.SampledSoftmax, 1000)] // more negatives than items: the full softmax
+    [InlineData(LossKind.Bce, 1)]
+    public void A_tiny_model_learns_sequential_structure_and_beats_popularity_by_a_clear_margin(LossKind loss, int negatives)
     {
         var data = CyclicShop();
         var config = new SequenceModelConfig { ItemCount = data.ItemCount, MaxLength = 10, Dim = 16, Blocks = 1, Heads = 1, Dropout = 0.1f, Seed = 5 };
         var result = Trainer.Train(data, config, new TrainingOptions
         {
-            Epochs = 40, BatchSize = 32, LearningRate = 5e-3f, Loss = loss, Negatives = 20, EvaluateEvery = 5, Patience = 3,
+            Epochs = 40, BatchSize = 32, LearningRate = 5e-3f, Loss = loss, Negatives = negatives, EvaluateEvery = 5, Patience = 3,
         });
         var model = Evaluator.Evaluate(new ModelRanker(result.Model), data, EvaluationProtocol.Full, EvaluationSplit.Test);
         var popularity = Evaluator.Evaluate(new PopularityRanker(data), data, EvaluationProtocol.Full, EvaluationSplit.Test);

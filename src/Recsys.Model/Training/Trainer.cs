@@ -19,6 +19,7 @@ public sealed record TrainingOptions
     public float LearningRate { get; init; } = 1e-3f;
     public float WeightDecay { get; init; }
     public LossKind Loss { get; init; } = LossKind.SampledSoftmax;
+    /// <summary>Negatives per batch for the sampled softmax; at least the catalogue size means all items (exact cross-entropy).</summary>
     public int Negatives { get; init; } = 4096;
 
     /// <summary>Validate every this many epochs; stop after <see cref="Patience"/> validations without improvement.</summary>
@@ -62,10 +63,19 @@ public static class Trainer
         var trainable = data.Users.Where(static u => LeaveOneOut.TrainLength(u) >= 2).ToArray();
         var batch = new TokenBatch(options.BatchSize * config.MaxLength);
         var targets = new int[options.BatchSize * config.MaxLength];
-        var negatives = new int[Math.Max(options.Negatives, options.BatchSize * config.MaxLength)];
+        // As many negatives as the catalogue has items means the full softmax: every item, no sampling.
+        var fullSoftmax = options.Loss == LossKind.SampledSoftmax && options.Negatives >= data.ItemCount - 1;
+        var negatives = new int[Math.Max(fullSoftmax ? data.ItemCount - 1 : options.Negatives, options.BatchSize * config.MaxLength)];
         var labels = new sbyte[options.BatchSize * config.MaxLength];
         var types = new byte[config.MaxLength];
         var gaps = new byte[config.MaxLength];
+        if (fullSoftmax)
+        {
+            for (var j = 0; j < data.ItemCount - 1; j++)
+            {
+                negatives[j] = j + 1;
+            }
+        }
         Matrix? dHidden = null;
         Matrix? dLogits = null;
         var usePurchase = model.PurchaseHead is not null && data.HasTypes && options.PurchaseWeight > 0;
@@ -115,11 +125,20 @@ public static class Trainer
                 }
                 else
                 {
-                    for (var j = 0; j < options.Negatives; j++)
+                    int negativeCount;
+                    if (fullSoftmax)
                     {
-                        negatives[j] = 1 + random.Next(data.ItemCount - 1);
+                        negativeCount = data.ItemCount - 1; // every item once: exact cross-entropy (set up before the loop)
                     }
-                    value = loss.SampledSoftmax(hidden, targets.AsSpan(0, count), negatives.AsSpan(0, options.Negatives), model.ItemEmbeddings, dh);
+                    else
+                    {
+                        negativeCount = options.Negatives;
+                        for (var j = 0; j < negativeCount; j++)
+                        {
+                            negatives[j] = 1 + random.Next(data.ItemCount - 1);
+                        }
+                    }
+                    value = loss.SampledSoftmax(hidden, targets.AsSpan(0, count), negatives.AsSpan(0, negativeCount), model.ItemEmbeddings, dh);
                 }
                 if (usePurchase)
                 {
