@@ -56,14 +56,15 @@ internal sealed class StartupDataLoader(
             shop.Items.Count, shopOptions.Categories, shopOptions.Users);
         var history = shop.History(data.DemoEvents, DateTimeOffset.UtcNow.AddMinutes(-1), TimeSpan.FromDays(7));
         var nextReport = history.Count / 4;
-        for (var offset = 0; offset < history.Count; offset += BatchSize)
+        var done = 0;
+        foreach (var batch in history.Chunk(BatchSize))
         {
-            var batch = history.Skip(offset).Take(BatchSize).ToList();
             await cluster.IngestAsync(batch, cancellationToken);
-            if (offset + batch.Count >= nextReport || offset + batch.Count == history.Count)
+            done += batch.Length;
+            if (done >= nextReport || done == history.Count)
             {
                 logger.LogInformation("Demo history: {Done}/{Total} events replayed ({Percent:0}%)",
-                    offset + batch.Count, history.Count, 100.0 * (offset + batch.Count) / history.Count);
+                    done, history.Count, 100.0 * done / history.Count);
                 nextReport += history.Count / 4;
             }
         }

@@ -51,13 +51,13 @@ public static class Evaluator
         var topK = new int[k];
         var seen = new HashSet<int>();
         var negatives = new int[SampledNegatives];
-        for (var offset = 0; offset < users.Count; offset += BatchSize)
+        var evaluated = 0;
+        foreach (var batch in users.Chunk(BatchSize))
         {
-            var batch = users.Skip(offset).Take(BatchSize).ToList();
             var ends = batch.Select(u => u.Items.Length - (split == EvaluationSplit.Test ? 1 : 2)).ToList();
-            scores.Resize(batch.Count);
+            scores.Resize(batch.Length);
             ranker.Score(batch, ends, scores);
-            for (var b = 0; b < batch.Count; b++)
+            for (var b = 0; b < batch.Length; b++)
             {
                 var user = batch[b];
                 var target = user.Items[ends[b]];
@@ -87,7 +87,7 @@ public static class Evaluator
                     {
                         rank += row[negative] > targetScore ? 1 : 0;
                     }
-                    MarkTopK(row, negatives, target, topK, recommended);
+                    MarkTopK(row, negatives, target, k, recommended);
                 }
                 else
                 {
@@ -113,7 +113,8 @@ public static class Evaluator
                 }
                 mrr += 1.0 / (rank + 1);
             }
-            progress?.Report((Math.Min(offset + BatchSize, users.Count), users.Count));
+            evaluated += batch.Length;
+            progress?.Report((evaluated, users.Count));
         }
         var n = Math.Max(1, users.Count);
         var coverage = recommended.Count(static r => r) / (double)Math.Max(1, data.ItemCount - 1);
@@ -121,7 +122,7 @@ public static class Evaluator
             hits / n, ndcg / n, mrr / n, coverage, k);
     }
 
-    private static void MarkTopK(ReadOnlySpan<float> row, int[] negatives, int target, int[] topK, bool[] recommended)
+    private static void MarkTopK(ReadOnlySpan<float> row, int[] negatives, int target, int k, bool[] recommended)
     {
         Span<int> candidates = stackalloc int[negatives.Length + 1];
         negatives.CopyTo(candidates);
@@ -132,7 +133,7 @@ public static class Evaluator
             keys[i] = -row[candidates[i]];
         }
         keys.Sort(candidates);
-        foreach (var item in candidates[..Math.Min(topK.Length, candidates.Length)])
+        foreach (var item in candidates[..Math.Min(k, candidates.Length)])
         {
             recommended[item] = true;
         }
