@@ -94,6 +94,24 @@ public class TrainingTests
         Assert.Equal(0.0, far.Ndcg);
     }
 
+    [Fact]
+    public void A_repeated_target_is_a_miss_in_full_ranking_and_ranked_among_everything_in_all()
+    {
+        // u comes back to a1 at the end. Excluding all of u's earlier items but the target would leak which
+        // one comes next, so the full protocol excludes a1 too; the all protocol ranks it among every item.
+        var lines = new List<string> { "u a1", "u a2", "u a3", "u a4", "u a1" };
+        lines.AddRange(Enumerable.Range(1, 30).Select(i => $"x{i} b{i}"));
+        var data = DataImport.Read(new StringReader(string.Join('\n', lines) + "\n"), "t", DataFormat.Sasrec);
+        var recency = new RecencyRanker(data);
+        var full = Evaluator.Evaluate(recency, data, EvaluationProtocol.Full, EvaluationSplit.Test);
+        Assert.Equal(1, full.Users);
+        Assert.Equal(0.0, full.HitRate);
+        var all = Evaluator.Evaluate(recency, data, EvaluationProtocol.All, EvaluationSplit.Test);
+        // Recency ranks u's items latest first: a4, a3, a2, a1, so the target a1 comes fourth.
+        Assert.Equal(1.0, all.HitRate);
+        Assert.Equal(0.25, all.Mrr, 6);
+    }
+
     /// <summary>Scores items so that exactly <c>targetRank</c> unseen items beat the test target.</summary>
     private sealed class FixedRanker(InteractionData data, int targetRank) : IRanker
     {

@@ -12,6 +12,7 @@ public enum Baseline
     None,
     Popularity,
     CoOccurrence,
+    Recency,
 }
 
 /// <summary>Options the model verbs share.</summary>
@@ -33,9 +34,9 @@ internal static class EvalCommand
         var model = new Option<FileInfo?>("--model") { Description = "The checkpoint to evaluate (not needed with --baseline)." };
         var data = new Option<FileInfo>("--data") { Description = "The interactions; the last event of each user is the test target.", Required = true };
         var format = ModelOptions.Format();
-        var protocol = new Option<EvaluationProtocol>("--protocol") { Description = "Sampled (100 unseen negatives) or Full (all items).", DefaultValueFactory = _ => EvaluationProtocol.Full };
+        var protocol = new Option<EvaluationProtocol>("--protocol") { Description = "Sampled (the target among 100 items the user never touched), Full (among all items, the user's earlier items excluded) or All (among all items, nothing excluded: for repeat visits).", DefaultValueFactory = _ => EvaluationProtocol.Full };
         var split = new Option<EvaluationSplit>("--split") { Description = "Test (last event) or Validation (the one before).", DefaultValueFactory = _ => EvaluationSplit.Test };
-        var baseline = new Option<Baseline>("--baseline") { Description = "Score a baseline instead of a model: Popularity or CoOccurrence.", DefaultValueFactory = _ => Baseline.None };
+        var baseline = new Option<Baseline>("--baseline") { Description = "Score a baseline instead of a model: Popularity, CoOccurrence or Recency (the user's own latest items).", DefaultValueFactory = _ => Baseline.None };
         var seed = new Option<int>("--seed") { Description = "Seed of the sampled negatives.", DefaultValueFactory = _ => 2024 };
         var json = CommonOptions.Json();
         var command = new Command("eval", "Leave-one-out evaluation of a checkpoint or a baseline: HR@10, NDCG@10, MRR and catalogue coverage over every user.")
@@ -61,8 +62,12 @@ internal static class EvalCommand
                         ranker = new CoOccurrenceRanker(interactions);
                         modelVersion = "co-occurrence";
                         break;
+                    case Baseline.Recency:
+                        ranker = new RecencyRanker(interactions);
+                        modelVersion = "recency";
+                        break;
                     default:
-                        var path = parse.GetValue(model) ?? throw new ArgumentException("pass --model FILE, or --baseline Popularity|CoOccurrence");
+                        var path = parse.GetValue(model) ?? throw new ArgumentException("pass --model FILE, or --baseline Popularity|CoOccurrence|Recency");
                         var checkpoint = CheckpointFile.Load(path.FullName);
                         interactions = interactions.Remap(checkpoint.ItemIds);
                         ranker = new ModelRanker(checkpoint.Model);

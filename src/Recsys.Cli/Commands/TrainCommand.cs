@@ -30,7 +30,7 @@ internal static class TrainCommand
         var negatives = new Option<int>("--negatives") { Description = "Negatives shared per batch for SampledSoftmax.", DefaultValueFactory = _ => defaults.Negatives };
         var patience = new Option<int>("--patience") { Description = "Stop after this many validations without improvement.", DefaultValueFactory = _ => defaults.Patience };
         var evaluateEvery = new Option<int>("--evaluate-every") { Description = "Validate every this many epochs.", DefaultValueFactory = _ => defaults.EvaluateEvery };
-        var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full or Sampled.", DefaultValueFactory = _ => defaults.ValidationProtocol };
+        var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full, Sampled or All (see eval --help).", DefaultValueFactory = _ => defaults.ValidationProtocol };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, dropout and sampling.", DefaultValueFactory = _ => shape.Seed };
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the sequence model on a data file and save a checkpoint; shows progress, per-epoch loss and validation, and stops early.")

@@ -8,8 +8,13 @@ public enum EvaluationProtocol
 {
     /// <summary>The target ranked among 100 items drawn uniformly from those the user never touched (SASRec paper).</summary>
     Sampled,
-    /// <summary>The target ranked among all items, the user's earlier items excluded.</summary>
+    /// <summary>
+    /// The target ranked among all items, the user's earlier items excluded (what a shop shows as "new for you");
+    /// a target the user already had is therefore a miss, never helped by the exclusion.
+    /// </summary>
     Full,
+    /// <summary>The target ranked among all items, nothing excluded: for shops where people come back to items they saw.</summary>
+    All,
 }
 
 public enum EvaluationSplit
@@ -91,18 +96,27 @@ public static class Evaluator
                 }
                 else
                 {
-                    for (var i = 0; i < ends[b]; i++)
+                    if (protocol == EvaluationProtocol.Full)
                     {
-                        if (user.Items[i] != target)
+                        // Excluding every earlier item, the target too when it repeats: excluding all but the
+                        // target would tell the ranker which of the user's items comes next.
+                        for (var i = 0; i < ends[b]; i++)
                         {
                             row[user.Items[i]] = float.NegativeInfinity;
                         }
                     }
                     var targetScore = row[target];
-                    rank = 0;
-                    foreach (var score in row)
+                    if (float.IsNegativeInfinity(targetScore))
                     {
-                        rank += score > targetScore ? 1 : 0;
+                        rank = row.Length; // excluded: a miss
+                    }
+                    else
+                    {
+                        rank = 0;
+                        foreach (var score in row)
+                        {
+                            rank += score > targetScore ? 1 : 0;
+                        }
                     }
                     MarkTopKFull(row, topK, recommended);
                 }
@@ -224,6 +238,29 @@ public sealed class PopularityRanker : IRanker
         for (var i = 0; i < users.Count; i++)
         {
             _counts.CopyTo(scores.Row(i));
+        }
+    }
+}
+
+/// <summary>The user's own most recent distinct items, latest first ("recently viewed"), then popularity.</summary>
+public sealed class RecencyRanker(InteractionData data) : IRanker
+{
+    private readonly PopularityRanker _popularity = new(data);
+
+    public string Name => "recency";
+
+    public void Score(IReadOnlyList<UserSequence> users, IReadOnlyList<int> ends, Matrix scores)
+    {
+        _popularity.Score(users, ends, scores);
+        for (var u = 0; u < users.Count; u++)
+        {
+            var row = scores.Row(u);
+            var max = TensorPrimitives.Max(row);
+            // Later events overwrite earlier ones, so an item's score reflects its latest occurrence.
+            for (var h = 0; h < ends[u]; h++)
+            {
+                row[users[u].Items[h]] = max + 1 + h;
+            }
         }
     }
 }
