@@ -12,6 +12,8 @@ public sealed record TrainingMetadata
     public string Loss { get; init; } = "";
     public int Epochs { get; init; }
     public int BestEpoch { get; init; }
+    /// <summary>Whether the saved model was retrained on the validation targets for <see cref="BestEpoch"/> epochs.</summary>
+    public bool Refit { get; init; }
     public double TrainingSeconds { get; init; }
     public double? ValidationNdcg { get; init; }
     public double? ValidationHitRate { get; init; }

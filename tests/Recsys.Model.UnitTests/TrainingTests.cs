@@ -56,6 +56,21 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Refit_retrains_for_the_best_epoch_count_on_the_validation_targets_too()
+    {
+        var data = CyclicShop(users: 80);
+        var config = new SequenceModelConfig { ItemCount = data.ItemCount, MaxLength = 20, Dim = 8, Blocks = 1, Dropout = 0.2f, Seed = 3 };
+        var result = Trainer.Train(data, config, new TrainingOptions { Epochs = 4, BatchSize = 16, EvaluateEvery = 2, Refit = true });
+        var selection = result.Epochs.Where(e => !e.Refit).ToList();
+        var refit = result.Epochs.Where(e => e.Refit).ToList();
+        Assert.Equal(result.BestEpoch, refit.Count);
+        Assert.Equal(Enumerable.Range(1, refit.Count), refit.Select(e => e.Epoch));
+        // Sequences fit the window, so the refit has exactly one more target per evaluated user: its validation target.
+        var usersWithTargets = data.Users.Count(LeaveOneOut.HasTargets);
+        Assert.All(refit, e => Assert.Equal(selection[0].Tokens + usersWithTargets, e.Tokens));
+    }
+
+    [Fact]
     public void Leave_one_out_uses_the_last_event_for_test_and_the_one_before_for_validation()
     {
         var data = DataImport.Read(new StringReader("u a\nu b\nu c\nu d\nv x\nv y\n"), "t", DataFormat.Sasrec);

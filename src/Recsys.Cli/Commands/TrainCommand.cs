@@ -31,11 +31,16 @@ internal static class TrainCommand
         var patience = new Option<int>("--patience") { Description = "Stop after this many validations without improvement.", DefaultValueFactory = _ => defaults.Patience };
         var evaluateEvery = new Option<int>("--evaluate-every") { Description = "Validate every this many epochs.", DefaultValueFactory = _ => defaults.EvaluateEvery };
         var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full, Sampled or All (see eval --help).", DefaultValueFactory = _ => defaults.ValidationProtocol };
+        var refit = new Option<bool>("--refit")
+        {
+            Description = "After early stopping, retrain for the chosen number of epochs with the validation targets too (test targets stay held out).",
+            DefaultValueFactory = _ => defaults.Refit,
+        };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, dropout and sampling.", DefaultValueFactory = _ => shape.Seed };
         var json = CommonOptions.Json();
         var command = new Command("train", "Train the sequence model on a data file and save a checkpoint; shows progress, per-epoch loss and validation, and stops early.")
         {
-            data, format, output, epochs, batch, dim, blocks, heads, maxLength, dropout, learningRate, weightDecay, loss, negatives, patience, evaluateEvery, validation, seed, json,
+            data, format, output, epochs, batch, dim, blocks, heads, maxLength, dropout, learningRate, weightDecay, loss, negatives, patience, evaluateEvery, validation, refit, seed, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -74,6 +79,7 @@ internal static class TrainCommand
                     Patience = parse.GetValue(patience),
                     EvaluateEvery = parse.GetValue(evaluateEvery),
                     ValidationProtocol = parse.GetValue(validation),
+                    Refit = parse.GetValue(refit),
                 };
                 ConsoleProgress? progress = null;
                 var result = Trainer.Train(interactions, config, options,
@@ -82,7 +88,7 @@ internal static class TrainCommand
                         progress?.Complete();
                         progress = null;
                         var line = string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {report.Epoch}: loss {report.Loss:0.0000}, {report.Seconds:0.0} s ({report.Tokens / report.Seconds:N0} tokens/s)");
+                            $"{(report.Refit ? "refit epoch" : "epoch")} {report.Epoch}: loss {report.Loss:0.0000}, {report.Seconds:0.0} s ({report.Tokens / report.Seconds:N0} tokens/s)");
                         if (report.Validation is { } v)
                         {
                             line += string.Create(CultureInfo.InvariantCulture, $", validation ({v.Protocol}) HR@10 {v.HitRate:0.0000} NDCG@10 {v.Ndcg:0.0000}{(report.Improved ? " (best)" : "")}");
@@ -99,6 +105,7 @@ internal static class TrainCommand
                     Loss = options.Loss.ToString(),
                     Epochs = result.Epochs.Count,
                     BestEpoch = result.BestEpoch,
+                    Refit = options.Refit,
                     TrainingSeconds = Math.Round(result.Seconds, 1),
                     ValidationNdcg = result.BestValidation?.Ndcg,
                     ValidationHitRate = result.BestValidation?.HitRate,
