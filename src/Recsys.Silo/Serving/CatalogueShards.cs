@@ -1,0 +1,322 @@
+using Recsys.Actors;
+using Recsys.Domain;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Recommendation;
+using Recsys.Model.Numerics;
+using Recsys.Model.Serving;
+
+namespace Recsys.Silo.Serving;
+
+/// <summary>An item and its score from one shard.</summary>
+public readonly record struct ShardHit(int ItemIndex, float Score);
+
+/// <summary>
+/// One top-K request to a shard: the query vector (an intent, or an item's vector for similar items), the model
+/// whose item vectors to score, the business filter pushed down, and an item to leave out.
+/// </summary>
+public sealed record ShardQuery(ServingModel Model, float[] Vector, int Count, CompiledFilter Filter, int ExcludeItem = -1);
+
+public sealed record CatalogueShardOptions
+{
+    /// <summary>How many shards the item table is split into (items go by a stable hash of their id).</summary>
+    public int Shards { get; init; } = 2;
+
+    /// <summary>Batching of concurrent requests per shard: one matrix product for many users.</summary>
+    public MicroBatcherOptions Batching { get; init; } = new() { MaxBatchSize = 64, MaxDelay = TimeSpan.Zero };
+}
+
+/// <summary>One shard's rows of a model's item table, with the catalogue index of each row.</summary>
+internal sealed class ShardSlice(ServingModel model, int[] catalogueIndexes, float[] vectors)
+{
+    public ServingModel Model { get; } = model;
+    public int[] CatalogueIndexes { get; } = catalogueIndexes;
+    public float[] Vectors { get; } = vectors;
+    public int Count => CatalogueIndexes.Length;
+}
+
+/// <summary>
+/// A shard of the catalogue: exact top-K over its items for batches of queries, filters applied inside the
+/// shard (so only passing items compete) and the scores computed as one matrix product per block of items.
+/// </summary>
+public sealed class CatalogueShard : IAsyncDisposable
+{
+    private const int BlockRows = 8192; // scores for a batch × block stay in cache-friendly scratch
+    private readonly MicroBatcher<ShardQuery, ShardHit[]> _batcher;
+    private volatile ShardSlice[] _slices = [];
+
+    public CatalogueShard(MicroBatcherOptions batching) =>
+        _batcher = new MicroBatcher<ShardQuery, ShardHit[]>(_ => new Scorer(this).Handle, batching);
+
+    /// <summary>Items of <paramref name="model"/> in this shard (0 when the model is not loaded here).</summary>
+    public int ItemCount(ServingModel model) => Find(model)?.Count ?? 0;
+
+    public MicroBatcher<ShardQuery, ShardHit[]> Batcher => _batcher;
+
+    internal void Add(ShardSlice slice) => _slices = [.. _slices.Where(s => s.Model != slice.Model), slice];
+
+    internal void Remove(ServingModel model) => _slices = [.. _slices.Where(s => s.Model != model)];
+
+    public ValueTask<ShardHit[]> TopKAsync(ShardQuery query, CancellationToken cancellationToken) =>
+        _batcher.InvokeAsync(query, cancellationToken);
+
+    public ValueTask DisposeAsync() => _batcher.DisposeAsync();
+
+    private ShardSlice? Find(ServingModel model)
+    {
+        foreach (var slice in _slices)
+        {
+            if (slice.Model == model)
+            {
+                return slice;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A worker's scoring state: scratch buffers reused across batches.</summary>
+    private sealed class Scorer(CatalogueShard shard)
+    {
+        private float[] _queries = [];
+        private float[] _scores = [];
+
+        public void Handle(IReadOnlyList<ShardQuery> queries, ShardHit[][] results)
+        {
+            // Queries for different models (an A/B split) are scored model by model.
+            var done = new bool[queries.Count];
+            var group = new List<int>(queries.Count);
+            for (var first = 0; first < queries.Count; first++)
+            {
+                if (done[first])
+                {
+                    continue;
+                }
+                group.Clear();
+                for (var i = first; i < queries.Count; i++)
+                {
+                    if (!done[i] && queries[i].Model == queries[first].Model)
+                    {
+                        group.Add(i);
+                        done[i] = true;
+                    }
+                }
+                Score(queries, group, results);
+            }
+        }
+
+        private void Score(IReadOnlyList<ShardQuery> queries, List<int> group, ShardHit[][] results)
+        {
+            var slice = shard.Find(queries[group[0]].Model);
+            if (slice is null || slice.Count == 0)
+            {
+                foreach (var i in group)
+                {
+                    results[i] = [];
+                }
+                return;
+            }
+            var dim = slice.Model.Dim;
+            var rows = group.Count;
+            if (_queries.Length < rows * dim)
+            {
+                _queries = new float[rows * dim];
+            }
+            if (_scores.Length < rows * BlockRows)
+            {
+                _scores = new float[rows * BlockRows];
+            }
+            var heaps = new TopK[rows];
+            for (var r = 0; r < rows; r++)
+            {
+                var query = queries[group[r]];
+                query.Vector.AsSpan(0, dim).CopyTo(_queries.AsSpan(r * dim, dim));
+                heaps[r] = new TopK(query.Count);
+            }
+            for (var start = 0; start < slice.Count; start += BlockRows)
+            {
+                var block = Math.Min(BlockRows, slice.Count - start);
+                Gemm.Default.Multiply(false, true, rows, block, dim, 1f, _queries.AsSpan(0, rows * dim), dim,
+                    slice.Vectors.AsSpan(start * dim, block * dim), dim, 0f, _scores.AsSpan(0, rows * block), block);
+                for (var r = 0; r < rows; r++)
+                {
+                    var query = queries[group[r]];
+                    if (query.Filter.MatchesNothing)
+                    {
+                        continue;
+                    }
+                    var heap = heaps[r];
+                    var scores = _scores.AsSpan(r * block, block);
+                    for (var j = 0; j < block; j++)
+                    {
+                        // The threshold test first: most items lose to the current k-th best before any filter runs.
+                        if (!heap.WouldAccept(scores[j]))
+                        {
+                            continue;
+                        }
+                        var item = slice.CatalogueIndexes[start + j];
+                        if (item == query.ExcludeItem || query.Filter.Accept(item) is null)
+                        {
+                            continue;
+                        }
+                        heap.Add(item, scores[j]);
+                    }
+                }
+            }
+            for (var r = 0; r < rows; r++)
+            {
+                results[group[r]] = heaps[r].ToSortedArray();
+            }
+        }
+    }
+}
+
+/// <summary>The k best (item, score) pairs seen so far: a min-heap on score, the worst at the root.</summary>
+public sealed class TopK(int k)
+{
+    private readonly ShardHit[] _heap = new ShardHit[Math.Max(0, k)];
+    private int _count;
+
+    public bool WouldAccept(float score) => _heap.Length > 0 && (_count < _heap.Length || score > _heap[0].Score);
+
+    public void Add(int item, float score)
+    {
+        if (_count < _heap.Length)
+        {
+            _heap[_count] = new ShardHit(item, score);
+            SiftUp(_count++);
+        }
+        else if (score > _heap[0].Score)
+        {
+            _heap[0] = new ShardHit(item, score);
+            SiftDown(0);
+        }
+    }
+
+    /// <summary>Best first; equal scores by item index, so results do not depend on scan order.</summary>
+    public ShardHit[] ToSortedArray()
+    {
+        var result = _heap.AsSpan(0, _count).ToArray();
+        Array.Sort(result, static (a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.ItemIndex.CompareTo(b.ItemIndex));
+        return result;
+    }
+
+    private void SiftUp(int i)
+    {
+        while (i > 0)
+        {
+            var parent = (i - 1) / 2;
+            if (_heap[parent].Score <= _heap[i].Score)
+            {
+                return;
+            }
+            (_heap[parent], _heap[i]) = (_heap[i], _heap[parent]);
+            i = parent;
+        }
+    }
+
+    private void SiftDown(int i)
+    {
+        while (true)
+        {
+            var smallest = i;
+            var left = 2 * i + 1;
+            var right = left + 1;
+            if (left < _count && _heap[left].Score < _heap[smallest].Score)
+            {
+                smallest = left;
+            }
+            if (right < _count && _heap[right].Score < _heap[smallest].Score)
+            {
+                smallest = right;
+            }
+            if (smallest == i)
+            {
+                return;
+            }
+            (_heap[smallest], _heap[i]) = (_heap[i], _heap[smallest]);
+            i = smallest;
+        }
+    }
+}
+
+/// <summary>
+/// The item table split over shards. Loading a model builds every shard's slice before any query may use it,
+/// so a hot swap never sees a half-built table; queries fan out to all shards and the lists merge.
+/// </summary>
+public sealed class ShardedCatalogue : IAsyncDisposable
+{
+    private readonly CatalogueShard[] _shards;
+
+    public ShardedCatalogue(CatalogueShardOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Shards, 1);
+        _shards = Enumerable.Range(0, options.Shards).Select(_ => new CatalogueShard(options.Batching)).ToArray();
+    }
+
+    public IReadOnlyList<CatalogueShard> Shards => _shards;
+
+    /// <summary>The shard an item lives in: a stable hash of its external id, the same in every process.</summary>
+    public int ShardOf(string itemId) => (int)(Identifier.StableHash64(itemId) % (ulong)_shards.Length);
+
+    /// <summary>Splits <paramref name="model"/>'s item vectors over the shards; items get catalogue indexes from <paramref name="items"/>.</summary>
+    public void Load(ServingModel model, ItemRegistry items)
+    {
+        var dim = model.Dim;
+        var members = new List<int>[_shards.Length];
+        for (var s = 0; s < members.Length; s++)
+        {
+            members[s] = [];
+        }
+        for (var i = 1; i < model.ItemIds.Count; i++)
+        {
+            members[ShardOf(model.ItemIds[i])].Add(i);
+        }
+        var table = model.ItemVectors;
+        for (var s = 0; s < _shards.Length; s++)
+        {
+            var rows = members[s];
+            var indexes = new int[rows.Count];
+            var vectors = new float[rows.Count * dim];
+            for (var r = 0; r < rows.Count; r++)
+            {
+                indexes[r] = items.GetOrAdd(model.ItemIds[rows[r]]);
+                table.Row(rows[r]).CopyTo(vectors.AsSpan(r * dim, dim));
+            }
+            _shards[s].Add(new ShardSlice(model, indexes, vectors));
+        }
+    }
+
+    public void Unload(ServingModel model)
+    {
+        foreach (var shard in _shards)
+        {
+            shard.Remove(model);
+        }
+    }
+
+    /// <summary>Exact top-<paramref name="count"/> over every shard: each returns its own best, the merge keeps the overall best.</summary>
+    public async Task<ShardHit[]> TopKAsync(ShardQuery query, CancellationToken cancellationToken)
+    {
+        var calls = new Task<ShardHit[]>[_shards.Length];
+        for (var s = 0; s < _shards.Length; s++)
+        {
+            calls[s] = _shards[s].TopKAsync(query, cancellationToken).AsTask();
+        }
+        var merged = new TopK(query.Count);
+        foreach (var hits in await Task.WhenAll(calls))
+        {
+            foreach (var hit in hits)
+            {
+                merged.Add(hit.ItemIndex, hit.Score);
+            }
+        }
+        return merged.ToSortedArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var shard in _shards)
+        {
+            await shard.DisposeAsync();
+        }
+    }
+}
