@@ -14,8 +14,8 @@ public sealed record SimilarItemsResponse(string ItemId, string RecommendationId
 
 public sealed record RecentBehaviour(string ItemId, string Type, DateTimeOffset Timestamp);
 
-/// <summary>The intent the model inferred; absent until a model is loaded.</summary>
-public sealed record UserIntent(string ModelVersion, double PurchaseIntent);
+/// <summary>The intent the model inferred (absent until a model encoded the user); purchase intent needs a model with a purchase head.</summary>
+public sealed record UserIntent(string ModelVersion, double? PurchaseIntent);
 
 /// <summary>GET /v1/users/{userId}: what the user's actor holds.</summary>
 public sealed record UserProfileResponse(

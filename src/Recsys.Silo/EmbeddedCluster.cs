@@ -5,6 +5,8 @@ using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
+using Recsys.Model.Serving;
+using Recsys.Silo.Serving;
 using Recsys.Silo.State;
 
 namespace Recsys.Silo;
@@ -30,7 +32,12 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         var catalogue = new ItemCatalogue(new ItemRegistry());
         var trending = new TrendingIndex(options.TrendingHalfLife, clock) { RefreshInterval = options.TrendingRefreshInterval };
         var coOccurrence = new CoOccurrenceIndex(options.CoOccurrence);
-        _services = new SiloServices(catalogue, trending, coOccurrence, store, options.Users);
+        var serving = new ModelServing(catalogue, options.Model);
+        if (options.Model.Path is { } path)
+        {
+            serving.Activate(ServingModel.Load(path));
+        }
+        _services = new SiloServices(catalogue, trending, coOccurrence, store, options.Users, serving);
         _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services), options.Actors, clock,
             loggerFactory.CreateLogger("Recsys.Silo.UserActors"));
         _recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
@@ -97,9 +104,20 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         return Task.FromResult(items.Count);
     }
 
+    public ModelServing Serving => _services.Serving;
+
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
         var user = await GetSnapshotAsync(userId, cancellationToken);
+        if (!user.IsCold && _services.Serving.ModelFor(userId) is not null)
+        {
+            // The actor's slot caches the intent; if the actor went idle meanwhile a throwaway slot encodes once.
+            var slot = _users.PeekPublished(userId, static actor => actor.Intent) ?? new IntentSlot();
+            if (await _services.Serving.RecommendAsync(user, slot, count, filter, cancellationToken) is { } neural)
+            {
+                return new RecommendationsResponse(userId, NewRecommendationId(), neural.Model.Version, ToContract(neural.Items));
+            }
+        }
         var items = await ComputeAsync((user, count, filter),
             static (recommender, request) => recommender.Recommend(request.user, request.count, request.filter), cancellationToken);
         return new RecommendationsResponse(userId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
@@ -110,6 +128,10 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         if (!_services.Catalogue.Items.TryGetIndex(itemId, out var itemIndex))
         {
             return null;
+        }
+        if (await _services.Serving.SimilarAsync(itemIndex, count, filter, cancellationToken) is { } neural)
+        {
+            return new SimilarItemsResponse(itemId, NewRecommendationId(), neural.Model.Version, ToContract(neural.Items));
         }
         var items = await ComputeAsync((itemIndex, count, filter),
             static (recommender, request) => recommender.Similar(request.itemIndex, request.count, request.filter), cancellationToken);
@@ -134,12 +156,15 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
             recent,
             user.Purchased.Select(items.GetId).ToArray(),
             user.Queries,
-            Intent: null);
+            _users.PeekPublished(userId, static actor => actor.Intent.Current) is { } intent
+                ? new UserIntent(intent.ModelVersion, intent.PurchaseIntent is { } p ? Math.Round(p, 4) : null)
+                : null);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _users.DisposeAsync();
+        await _services.Serving.DisposeAsync();
         if (_recommenders is not null)
         {
             await _recommenders.DisposeAsync();

@@ -11,6 +11,7 @@ public sealed record SiloOptions
     public ActorHostOptions Actors { get; init; } = new();
     public CoOccurrenceOptions CoOccurrence { get; init; } = new();
     public FallbackRecommenderOptions Recommender { get; init; } = new();
+    public Serving.ModelServingOptions Model { get; init; } = new();
 
     /// <summary>How fast trending popularity fades.</summary>
     public TimeSpan TrendingHalfLife { get; init; } = TimeSpan.FromHours(12);

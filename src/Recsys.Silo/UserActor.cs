@@ -13,13 +13,15 @@ public sealed class SiloServices(
     TrendingIndex trending,
     CoOccurrenceIndex coOccurrence,
     IStateStore store,
-    UserStateOptions userOptions)
+    UserStateOptions userOptions,
+    Serving.ModelServing serving)
 {
     public ItemCatalogue Catalogue => catalogue;
     public TrendingIndex Trending => trending;
     public CoOccurrenceIndex CoOccurrence => coOccurrence;
     public IStateStore Store => store;
     public UserStateOptions UserOptions => userOptions;
+    public Serving.ModelServing Serving => serving;
     public UserStateCodec Codec { get; } = new(catalogue.Items, userOptions);
 }
 
@@ -38,6 +40,9 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
     private volatile UserSnapshot? _published;
 
     public UserSnapshot? PublishedSnapshot => _published;
+
+    /// <summary>The cached intent embedding; re-encoded off the request path when events change the history.</summary>
+    public Serving.IntentSlot Intent { get; } = new();
 
     public async ValueTask OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +81,10 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
         {
             _dirty = true;
             _published = null;
+            if (services.Serving.ModelFor(userId) is { } model && _state.WindowCount > 0)
+            {
+                Intent.Update(Snapshot(), model, services.Serving.Encoder);
+            }
         }
         return outcomes;
     }

@@ -22,6 +22,11 @@ internal static class ServeCommand
         var demoUsers = new Option<int>("--demo-users") { Description = "Shoppers in the demo shop.", DefaultValueFactory = _ => 1000 };
         var demoEvents = new Option<int>("--demo-events") { Description = "Events of demo history to replay at start.", DefaultValueFactory = _ => 60_000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the demo shop (the same seed, the same shop).", DefaultValueFactory = _ => 42 };
+        var model = new Option<FileInfo?>("--model")
+        {
+            Description = "A checkpoint from 'train' to serve neural recommendations with (users without history, and any request " +
+                          "while no model is loaded, get the fallback). Same as --set Recsys:Silo:Model:Path=FILE.",
+        };
         var settings = new Option<string[]>("--set")
         {
             Description = "Override a configuration value, e.g. --set Recsys:Silo:Users:WindowCapacity=50 (repeatable). " +
@@ -30,7 +35,7 @@ internal static class ServeCommand
         };
         var command = new Command("serve", "Run the embedded default: gateway, user actors and recommender in one process, state in memory.")
         {
-            urls, demo, apiKey, demoUsers, demoEvents, seed, settings,
+            urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -51,6 +56,15 @@ internal static class ServeCommand
                 }
                 overrides.Add("--" + setting);
             }
+            if (parse.GetValue(model) is { } checkpoint)
+            {
+                if (!checkpoint.Exists)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"serve: --model {checkpoint.FullName}: no such file");
+                    return 2;
+                }
+                overrides.Add("--Recsys:Silo:Model:Path=" + checkpoint.FullName);
+            }
             var serve = new ServeSettings
             {
                 Urls = parse.GetValue(urls)!,
@@ -67,7 +81,7 @@ internal static class ServeCommand
                 await app.WaitForShutdownAsync(cancellationToken);
                 return 0;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException)
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException or InvalidDataException)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"serve: {ex.Message}");
                 return 1;

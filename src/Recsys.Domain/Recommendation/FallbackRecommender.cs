@@ -15,6 +15,8 @@ public enum ReasonKind
     PopularInCategory,
     /// <summary>Nothing ranks it yet: shown so that a new shop is never empty.</summary>
     FromCatalogue,
+    /// <summary>Close to the item asked about in the model's item space.</summary>
+    SimilarTo,
 }
 
 public readonly record struct RecommendationReason(ReasonKind Kind, int SourceItem = -1, BehaviourType SourceType = BehaviourType.View);
@@ -148,6 +150,8 @@ public sealed class FallbackRecommender(
                 return $"popular in {item.Entry.Item.Category}";
             case ReasonKind.FromCatalogue:
                 return "from the catalogue";
+            case ReasonKind.SimilarTo:
+                return $"similar to {NameOf(reason.SourceItem)}";
             default:
                 return "trending now";
         }

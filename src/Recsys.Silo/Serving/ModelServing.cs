@@ -1,0 +1,196 @@
+using System.Numerics.Tensors;
+using Recsys.Actors;
+using Recsys.Domain;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
+using Recsys.Model.Serving;
+
+namespace Recsys.Silo.Serving;
+
+/// <summary>How the silo serves the neural model; bound from "Recsys:Silo:Model".</summary>
+public sealed record ModelServingOptions
+{
+    /// <summary>A checkpoint to load at start (from <c>train</c>); none means fallback recommendations only.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>How long a recommendation waits for a pending re-encode before it uses the previous intent.</summary>
+    public TimeSpan IntentBudget { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Micro-batching of encodes: a batch per forward pass.</summary>
+    public MicroBatcherOptions Inference { get; init; } = new() { MaxBatchSize = 128, MaxDelay = TimeSpan.FromMilliseconds(1) };
+
+    public CatalogueShardOptions Catalogue { get; init; } = new();
+
+    /// <summary>How many of the user's latest events are candidates for "because you ..." reasons.</summary>
+    public int ReasonWindow { get; init; } = 20;
+}
+
+/// <summary>The models a silo serves: the primary, and optionally a candidate that gets a stable share of users.</summary>
+public sealed record ModelAssignment(ServingModel Primary, ServingModel? Candidate, double CandidateShare)
+{
+    /// <summary>A user's A/B bucket in [0, 1): a stable hash of the id, the same in every process and release.</summary>
+    public static double Bucket(string userId) => Identifier.StableHash64(userId) % 10_000 / 10_000.0;
+
+    public ServingModel For(string userId) =>
+        Candidate is not null && Bucket(userId) < CandidateShare ? Candidate : Primary;
+}
+
+/// <summary>
+/// The neural path of a silo: model registry (load, hot swap, A/B), inference workers and catalogue shards.
+/// A swap builds the new model's shard slices first and then switches atomically, so no request sees a
+/// half-loaded model; intents made by the old model are recomputed lazily, when a user next asks.
+/// </summary>
+public sealed class ModelServing : IAsyncDisposable
+{
+    private readonly ItemCatalogue _catalogue;
+    private readonly Lock _swapGate = new();
+    private volatile ModelAssignment? _assignment;
+    private ServingModel? _previous;
+
+    public ModelServing(ItemCatalogue catalogue, ModelServingOptions options, Func<IEncoderBackend>? backendFactory = null)
+    {
+        _catalogue = catalogue;
+        Options = options;
+        Encoder = new IntentEncoder(catalogue.Items, backendFactory ?? (() => new CpuEncoderBackend()), options.Inference);
+        Shards = new ShardedCatalogue(options.Catalogue);
+    }
+
+    public ModelServingOptions Options { get; }
+    public IntentEncoder Encoder { get; }
+    public ShardedCatalogue Shards { get; }
+    public ModelAssignment? Assignment => _assignment;
+
+    /// <summary>The model that serves <paramref name="userId"/>, or null when none is loaded.</summary>
+    public ServingModel? ModelFor(string userId) => _assignment?.For(userId);
+
+    /// <summary>Makes <paramref name="model"/> the primary (keeping the candidate, if any).</summary>
+    public void Activate(ServingModel model) => Assign(model, _assignment?.Candidate, _assignment?.CandidateShare ?? 0);
+
+    /// <summary>Gives <paramref name="candidate"/> a share of users (null or share 0 ends the test).</summary>
+    public void SetCandidate(ServingModel? candidate, double share)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(share, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 1);
+        var primary = _assignment?.Primary ?? throw new InvalidOperationException("load a primary model before an A/B candidate");
+        Assign(primary, share > 0 ? candidate : null, share);
+    }
+
+    private void Assign(ServingModel primary, ServingModel? candidate, double share)
+    {
+        lock (_swapGate)
+        {
+            var old = _assignment;
+            foreach (var model in new[] { primary, candidate })
+            {
+                if (model is not null && Shards.Shards[0].ItemCount(model) == 0 && model.ItemIds.Count > 1)
+                {
+                    Shards.Load(model, _catalogue.Items);
+                }
+            }
+            _assignment = new ModelAssignment(primary, candidate, share);
+            // Requests that picked the old primary just before the switch may still query its slices: keep the
+            // one before it loaded until the next swap, and drop anything older.
+            if (old is not null && old.Primary != primary)
+            {
+                if (_previous is not null && _previous != primary && _previous != candidate)
+                {
+                    Shards.Unload(_previous);
+                }
+                _previous = old.Primary;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Neural recommendations for a user with history: the intent (fresh, or after waiting the budget for a
+    /// pending encode), then exact top-K over the shards with the filter inside. Null when there is no model
+    /// or no intent yet, and the caller falls back.
+    /// </summary>
+    public async Task<(ServingModel Model, IntentEmbedding Intent, ScoredItem[] Items)?> RecommendAsync(
+        UserSnapshot user, IntentSlot slot, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    {
+        if (user.IsCold || ModelFor(user.UserId) is not { } model)
+        {
+            return null;
+        }
+        var intent = await slot.GetAsync(user, model, Encoder, Options.IntentBudget, cancellationToken);
+        if (intent is null)
+        {
+            return null;
+        }
+        var compiled = filter.Compile(_catalogue, user);
+        var hits = await Shards.TopKAsync(new ShardQuery(model, intent.Vector, count, compiled), cancellationToken);
+        return (model, intent, ToScored(model, hits, user));
+    }
+
+    /// <summary>Items whose model vectors are closest to the item's own (null when no model knows the item).</summary>
+    public async Task<(ServingModel Model, ScoredItem[] Items)?> SimilarAsync(int itemIndex, int count, RecommendationFilter filter,
+        CancellationToken cancellationToken)
+    {
+        if (_assignment?.Primary is not { } model)
+        {
+            return null;
+        }
+        var modelIndex = model.IndexOf(_catalogue.Items.GetId(itemIndex));
+        if (modelIndex == 0)
+        {
+            return null;
+        }
+        var vector = model.ItemVectors.Row(modelIndex).ToArray();
+        var compiled = filter.Compile(_catalogue, UserSnapshot.Empty);
+        var hits = await Shards.TopKAsync(new ShardQuery(model, vector, count, compiled, ExcludeItem: itemIndex), cancellationToken);
+        var items = ToScored(model, hits, user: null);
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = items[i] with { Reason = new RecommendationReason(ReasonKind.SimilarTo, itemIndex) };
+        }
+        return (model, items);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Encoder.DisposeAsync();
+        await Shards.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Scores as relative strengths (exp of the logit gap to the best: the best is 1) and, for a user, the reason:
+    /// the recent event whose item vector is closest to the recommended item's.
+    /// </summary>
+    private ScoredItem[] ToScored(ServingModel model, ShardHit[] hits, UserSnapshot? user)
+    {
+        var result = new List<ScoredItem>(hits.Length);
+        var best = hits.Length > 0 ? hits[0].Score : 0f;
+        var recent = user?.Recent;
+        foreach (var hit in hits)
+        {
+            if (_catalogue.Get(hit.ItemIndex) is not { } entry)
+            {
+                continue;
+            }
+            var reason = new RecommendationReason(ReasonKind.Trending);
+            if (recent is { Count: > 0 })
+            {
+                var target = model.ItemVectors.Row(model.IndexOf(entry.Item.ItemId));
+                var bestSimilarity = float.NegativeInfinity;
+                for (var i = recent.Count - 1; i >= 0 && i >= recent.Count - Options.ReasonWindow; i--)
+                {
+                    var source = model.IndexOf(_catalogue.Items.GetId(recent[i].ItemIndex));
+                    if (source == 0)
+                    {
+                        continue;
+                    }
+                    var similarity = TensorPrimitives.Dot(target, model.ItemVectors.Row(source));
+                    if (similarity > bestSimilarity)
+                    {
+                        bestSimilarity = similarity;
+                        reason = new RecommendationReason(ReasonKind.BecauseYou, recent[i].ItemIndex, recent[i].Type);
+                    }
+                }
+            }
+            result.Add(new ScoredItem(entry, MathF.Exp(hit.Score - best), reason));
+        }
+        return [.. result];
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using Recsys.Model;
+using Recsys.Model.Training;
+
+namespace Recsys.Gateway.FunctionalTests;
+
+/// <summary>A model trained here on a shop where item i is followed by item i+1, served through real HTTP.</summary>
+public sealed class NeuralServingFixture : IAsyncLifetime
+{
+    public const int Items = 40;
+    public const string Version = "cyclic-v1";
+
+    public string CheckpointPath { get; } = Path.Combine(Path.GetTempPath(), $"recsys-test-{Guid.NewGuid():N}.rsm");
+
+    public ModelCheckpoint Checkpoint { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        var random = new Random(4);
+        var text = new System.Text.StringBuilder();
+        for (var u = 0; u < 300; u++)
+        {
+            var item = random.Next(Items);
+            for (var i = 0; i < random.Next(6, 12); i++)
+            {
+                text.Append('u').Append(u).Append(" item-").Append(item).Append('\n');
+                item = random.NextDouble() < 0.9 ? (item + 1) % Items : random.Next(Items);
+            }
+        }
+        var data = DataImport.Read(new StringReader(text.ToString()), "cyclic", DataFormat.Sasrec);
+        var config = new SequenceModelConfig { ItemCount = data.ItemCount, MaxLength = 10, Dim = 16, Blocks = 1, Dropout = 0.1f, Seed = 5 };
+        var result = Trainer.Train(data, config, new TrainingOptions { Epochs = 30, BatchSize = 32, LearningRate = 5e-3f, Negatives = 1000, EvaluateEvery = 5 });
+        Checkpoint = new ModelCheckpoint(result.Model, data.ItemIds, new TrainingMetadata { Version = Version });
+        CheckpointFile.Save(CheckpointPath, Checkpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        File.Delete(CheckpointPath);
+        return Task.CompletedTask;
+    }
+}
+
+public class NeuralServingTests(NeuralServingFixture fixture) : IClassFixture<NeuralServingFixture>
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.UtcNow.AddHours(-1);
+
+    private async Task<RecsysServer> StartAsync()
+    {
+        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + fixture.CheckpointPath]);
+        await server.PostItemsAsync(Enumerable.Range(0, NeuralServingFixture.Items).Select(i => Json.Item($"item-{i}")).ToArray());
+        return server;
+    }
+
+    private static async Task ViewAsync(RecsysServer server, string user, params int[] items)
+    {
+        var events = items.Select((item, i) => Json.Event(user, $"item-{item}", timestamp: Start.AddMinutes(i).ToString("O"))).ToArray();
+        using var response = await server.PostEventsAsync(events);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_user_with_history_gets_the_models_next_item_with_its_version_and_a_reason()
+    {
+        await using var server = await StartAsync();
+        var user = Json.NewUser();
+        await ViewAsync(server, user, 10, 11, 12);
+        var body = await server.GetJsonAsync($"/v1/users/{user}/recommendations?k=5");
+        Assert.Equal(NeuralServingFixture.Version, (string)body["modelVersion"]!);
+        var items = body["items"]!.AsArray();
+        Assert.Equal("item-13", (string)items[0]!["itemId"]!);
+        Assert.Equal(1.0, (double)items[0]!["score"]!);
+        Assert.StartsWith("because you viewed item-", (string)items[0]!["reason"]!);
+        Assert.DoesNotContain(items, i => (string)i!["itemId"]! is "item-10" or "item-11" or "item-12");
+
+        var profile = await server.GetJsonAsync($"/v1/users/{user}");
+        Assert.Equal(NeuralServingFixture.Version, (string)profile["intent"]!["modelVersion"]!);
+
+        var cold = await server.GetJsonAsync($"/v1/users/{Json.NewUser()}/recommendations");
+        Assert.Equal("fallback-v1", (string)cold["modelVersion"]!);
+    }
+
+    [Fact]
+    public async Task The_next_request_after_an_event_reflects_it()
+    {
+        await using var server = await StartAsync();
+        var user = Json.NewUser();
+        await ViewAsync(server, user, 3, 4, 5);
+        Assert.Equal("item-6", (await server.RecommendedIdsAsync(user))[0]);
+        using (var response = await server.PostEventsAsync(Json.Event(user, "item-30", timestamp: Start.AddMinutes(10).ToString("O"))))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        Assert.Equal("item-31", (await server.RecommendedIdsAsync(user))[0]);
+    }
+
+    [Fact]
+    public async Task Served_top_10_equals_what_eval_computes_from_the_same_checkpoint_and_history()
+    {
+        await using var server = await StartAsync();
+        var ranker = new ModelRanker(fixture.Checkpoint.Model);
+        var random = new Random(9);
+        for (var n = 0; n < 10; n++)
+        {
+            var user = Json.NewUser();
+            var history = Enumerable.Range(0, random.Next(2, 9)).Select(_ => random.Next(NeuralServingFixture.Items)).Distinct().ToArray();
+            await ViewAsync(server, user, history);
+            var served = await server.RecommendedIdsAsync(user);
+
+            var ids = fixture.Checkpoint.ItemIds;
+            var indexes = history.Select(i => ids.ToList().IndexOf($"item-{i}")).ToArray();
+            var sequence = new UserSequence(user, indexes, new byte[indexes.Length], new long[indexes.Length], []);
+            var scores = new Model.Numerics.Matrix(1, ids.Count);
+            ranker.Score([sequence], [indexes.Length], scores);
+            var offline = Enumerable.Range(1, ids.Count - 1).Where(i => !indexes.Contains(i))
+                .OrderByDescending(i => scores.Row(0)[i]).Take(10).Select(i => ids[i]);
+            Assert.Equal(offline, served.Take(10));
+        }
+    }
+}
