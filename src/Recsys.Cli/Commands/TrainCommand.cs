@@ -103,7 +103,7 @@ internal static class TrainCommand
                     TrainedAt = DateTimeOffset.UtcNow,
                     Data = path.Name,
                     Loss = options.Loss.ToString(),
-                    Epochs = result.Epochs.Count,
+                    Epochs = result.Epochs.Count(static e => !e.Refit),
                     BestEpoch = result.BestEpoch,
                     Refit = options.Refit,
                     TrainingSeconds = Math.Round(result.Seconds, 1),
@@ -113,7 +113,7 @@ internal static class TrainCommand
                 };
                 CheckpointFile.Save(parse.GetValue(output)!.FullName, new ModelCheckpoint(result.Model, interactions.ItemIds, metadata));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Saved {parse.GetValue(output)!.Name}: best epoch {result.BestEpoch} of {result.Epochs.Count}, {result.Seconds:0.0} s in all"));
+                    $"Saved {parse.GetValue(output)!.Name}: best epoch {result.BestEpoch} of {metadata.Epochs}{(options.Refit ? $", refit for {result.BestEpoch} epochs" : "")}, {result.Seconds:0.0} s in all"));
                 if (parse.GetValue(json))
                 {
                     outputWriter.WriteLine(JsonSerializer.Serialize(metadata, ModelOptions.JsonOptions));
