@@ -81,26 +81,7 @@ public sealed class CatalogueShard : IAsyncDisposable
 
         public void Handle(IReadOnlyList<ShardQuery> queries, ShardHit[][] results)
         {
-            // Queries for different models (an A/B split) are scored model by model.
-            var done = new bool[queries.Count];
-            var group = new List<int>(queries.Count);
-            for (var first = 0; first < queries.Count; first++)
-            {
-                if (done[first])
-                {
-                    continue;
-                }
-                group.Clear();
-                for (var i = first; i < queries.Count; i++)
-                {
-                    if (!done[i] && queries[i].Model == queries[first].Model)
-                    {
-                        group.Add(i);
-                        done[i] = true;
-                    }
-                }
-                Score(queries, group, results);
-            }
+            ByModel.ForEachGroup(queries, static q => q.Model, (_, group) => Score(queries, group, results));
         }
 
         private void Score(IReadOnlyList<ShardQuery> queries, List<int> group, ShardHit[][] results)

@@ -54,38 +54,23 @@ public sealed class IntentEncoder : IAsyncDisposable
 
     private void Encode(IEncoderBackend backend, IReadOnlyList<EncodeJob> jobs, IntentEmbedding[] results)
     {
-        // Jobs for different models (an A/B split, a swap in progress) go to the backend model by model.
-        var done = new bool[jobs.Count];
-        var indexes = new List<int>(jobs.Count);
         var histories = new List<UserSequence>(jobs.Count);
-        for (var first = 0; first < jobs.Count; first++)
+        ByModel.ForEachGroup(jobs, static job => job.Model, (model, group) =>
         {
-            if (done[first])
-            {
-                continue;
-            }
-            var model = jobs[first].Model;
-            indexes.Clear();
             histories.Clear();
-            for (var i = first; i < jobs.Count; i++)
+            foreach (var i in group)
             {
-                if (!done[i] && jobs[i].Model == model)
-                {
-                    done[i] = true;
-                    indexes.Add(i);
-                    histories.Add(HistoryOf(model, jobs[i].User));
-                }
+                histories.Add(HistoryOf(model, jobs[i].User));
             }
-            var intents = new float[histories.Count * model.Dim];
-            var purchase = new float[histories.Count];
+            var intents = new float[group.Count * model.Dim];
+            var purchase = new float[group.Count];
             backend.Encode(model, histories, intents, purchase);
-            for (var j = 0; j < indexes.Count; j++)
+            for (var j = 0; j < group.Count; j++)
             {
-                var job = jobs[indexes[j]];
-                results[indexes[j]] = new IntentEmbedding(model.Version, intents.AsSpan(j * model.Dim, model.Dim).ToArray(),
-                    float.IsNaN(purchase[j]) ? null : purchase[j], job.User.EventCount);
+                results[group[j]] = new IntentEmbedding(model.Version, intents.AsSpan(j * model.Dim, model.Dim).ToArray(),
+                    float.IsNaN(purchase[j]) ? null : purchase[j], jobs[group[j]].User.EventCount);
             }
-        }
+        });
     }
 }
 

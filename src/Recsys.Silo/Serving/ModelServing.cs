@@ -121,7 +121,7 @@ public sealed class ModelServing : IAsyncDisposable
         }
         var compiled = filter.Compile(_catalogue, user);
         var hits = await Shards.TopKAsync(new ShardQuery(model, intent.Vector, count, compiled), cancellationToken);
-        return (model, intent, ToScored(model, hits, user));
+        return (model, intent, ToScored(model, hits, user, new RecommendationReason(ReasonKind.Trending)));
     }
 
     /// <summary>Items whose model vectors are closest to the item's own (null when no model knows the item).</summary>
@@ -140,12 +140,7 @@ public sealed class ModelServing : IAsyncDisposable
         var vector = model.ItemVectors.Row(modelIndex).ToArray();
         var compiled = filter.Compile(_catalogue, UserSnapshot.Empty);
         var hits = await Shards.TopKAsync(new ShardQuery(model, vector, count, compiled, ExcludeItem: itemIndex), cancellationToken);
-        var items = ToScored(model, hits, user: null);
-        for (var i = 0; i < items.Length; i++)
-        {
-            items[i] = items[i] with { Reason = new RecommendationReason(ReasonKind.SimilarTo, itemIndex) };
-        }
-        return (model, items);
+        return (model, ToScored(model, hits, user: null, new RecommendationReason(ReasonKind.SimilarTo, itemIndex)));
     }
 
     public async ValueTask DisposeAsync()
@@ -155,41 +150,45 @@ public sealed class ModelServing : IAsyncDisposable
     }
 
     /// <summary>
-    /// Scores as relative strengths (exp of the logit gap to the best: the best is 1) and, for a user, the reason:
-    /// the recent event whose item vector is closest to the recommended item's.
+    /// Scores as relative strengths (exp of the logit gap to the best: the best is 1) and reasons: for a user, the
+    /// recent event whose item vector is closest to the recommended item's; otherwise <paramref name="reason"/>.
     /// </summary>
-    private ScoredItem[] ToScored(ServingModel model, ShardHit[] hits, UserSnapshot? user)
+    private ScoredItem[] ToScored(ServingModel model, ShardHit[] hits, UserSnapshot? user, RecommendationReason reason)
     {
+        // The reason candidates' model rows, looked up once per request rather than once per recommended item.
+        var sources = new List<(int Row, BehaviourRecord Event)>();
+        if (user is not null)
+        {
+            var recent = user.Recent;
+            for (var i = recent.Count - 1; i >= 0 && i >= recent.Count - Options.ReasonWindow; i--)
+            {
+                if (model.IndexOf(_catalogue.Items.GetId(recent[i].ItemIndex)) is var row and > 0)
+                {
+                    sources.Add((row, recent[i]));
+                }
+            }
+        }
         var result = new List<ScoredItem>(hits.Length);
         var best = hits.Length > 0 ? hits[0].Score : 0f;
-        var recent = user?.Recent;
         foreach (var hit in hits)
         {
             if (_catalogue.Get(hit.ItemIndex) is not { } entry)
             {
                 continue;
             }
-            var reason = new RecommendationReason(ReasonKind.Trending);
-            if (recent is { Count: > 0 })
+            var itemReason = reason;
+            var target = model.ItemVectors.Row(model.IndexOf(entry.Item.ItemId));
+            var bestSimilarity = float.NegativeInfinity;
+            foreach (var (row, source) in sources)
             {
-                var target = model.ItemVectors.Row(model.IndexOf(entry.Item.ItemId));
-                var bestSimilarity = float.NegativeInfinity;
-                for (var i = recent.Count - 1; i >= 0 && i >= recent.Count - Options.ReasonWindow; i--)
+                var similarity = TensorPrimitives.Dot(target, model.ItemVectors.Row(row));
+                if (similarity > bestSimilarity)
                 {
-                    var source = model.IndexOf(_catalogue.Items.GetId(recent[i].ItemIndex));
-                    if (source == 0)
-                    {
-                        continue;
-                    }
-                    var similarity = TensorPrimitives.Dot(target, model.ItemVectors.Row(source));
-                    if (similarity > bestSimilarity)
-                    {
-                        bestSimilarity = similarity;
-                        reason = new RecommendationReason(ReasonKind.BecauseYou, recent[i].ItemIndex, recent[i].Type);
-                    }
+                    bestSimilarity = similarity;
+                    itemReason = new RecommendationReason(ReasonKind.BecauseYou, source.ItemIndex, source.Type);
                 }
             }
-            result.Add(new ScoredItem(entry, MathF.Exp(hit.Score - best), reason));
+            result.Add(new ScoredItem(entry, MathF.Exp(hit.Score - best), itemReason));
         }
         return [.. result];
     }
