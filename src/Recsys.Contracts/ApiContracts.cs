@@ -40,10 +40,27 @@ public sealed record EventRequest(
     string? ItemId,
     string Type,
     DateTimeOffset Timestamp,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RecommendationId = null);
 
 /// <summary>A catalogue item as clients send it.</summary>
 public sealed record ItemRequest(string ItemId, string? Title, string? Category, decimal? Price, bool InStock);
+
+/// <summary>POST /v1/admin/models: load a checkpoint as the primary model or as an A/B candidate for a share of users.</summary>
+public sealed record ModelLoadRequest(string? Path, string? Role, double? Share);
+
+/// <summary>A model a silo serves: <c>role</c> is primary or candidate; <c>share</c> is the fraction of users it serves.</summary>
+public sealed record LoadedModel(string Version, string Role, double Share, int Items, int Dim, int MaxLength, DateTimeOffset LoadedAt);
+
+/// <summary>
+/// Feedback for one model version: lists served, and events that carried one of its recommendation ids.
+/// Rates are per served list (click events / lists, purchase events / lists).
+/// </summary>
+public sealed record ModelFeedback(string ModelVersion, long Recommendations, long Views, long Clicks, long Carts, long Purchases,
+    double ClickThroughRate, double PurchaseRate);
+
+/// <summary>GET /v1/admin/models: what is loaded, and how each version's recommendations fared.</summary>
+public sealed record ModelsResponse(IReadOnlyList<LoadedModel> Models, IReadOnlyList<ModelFeedback> Feedback);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(RecommendationsResponse))]
@@ -51,6 +68,8 @@ public sealed record ItemRequest(string ItemId, string? Title, string? Category,
 [JsonSerializable(typeof(UserProfileResponse))]
 [JsonSerializable(typeof(EventsAcceptedResponse))]
 [JsonSerializable(typeof(ItemsUpsertedResponse))]
+[JsonSerializable(typeof(ModelLoadRequest))]
+[JsonSerializable(typeof(ModelsResponse))]
 [JsonSerializable(typeof(EventRequest[]))]
 [JsonSerializable(typeof(ItemRequest[]))]
 [JsonSerializable(typeof(List<EventRequest>))]

@@ -105,7 +105,7 @@ public static class BatchReader
 
     private static EventInput? ReadEvent(ref Utf8JsonReader reader, string prefix, List<FieldError> errors)
     {
-        string? eventId = null, userId = null, itemId = null, type = null, timestamp = null, query = null;
+        string? eventId = null, userId = null, itemId = null, type = null, timestamp = null, query = null, recommendationId = null;
         var before = errors.Count;
         while (NextProperty(ref reader, out var field))
         {
@@ -117,10 +117,11 @@ public static class BatchReader
                 case "type": type = ReadString(ref reader, prefix + field, errors); break;
                 case "timestamp": timestamp = ReadString(ref reader, prefix + field, errors); break;
                 case "query": query = ReadString(ref reader, prefix + field, errors); break;
+                case "recommendationId": recommendationId = ReadString(ref reader, prefix + field, errors); break;
                 default: reader.Skip(); break; // unknown fields are ignored so that clients can be newer than the server
             }
         }
-        return errors.Count > before ? null : new EventInput(eventId, userId, itemId, type, timestamp, query);
+        return errors.Count > before ? null : new EventInput(eventId, userId, itemId, type, timestamp, query) { RecommendationId = recommendationId };
     }
 
     private static CatalogueItemInput? ReadItem(ref Utf8JsonReader reader, string prefix, List<FieldError> errors)

@@ -74,6 +74,7 @@ public static class GatewayServiceCollectionExtensions
         v1.MapEventEndpoints();
         v1.MapItemEndpoints();
         v1.MapUserEndpoints();
+        v1.MapAdminEndpoints();
         return app;
     }
 

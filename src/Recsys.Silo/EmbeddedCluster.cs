@@ -24,6 +24,8 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     private readonly StatelessWorkerPool<FallbackRecommender>? _recommenders;
     private readonly SiloServices _services;
     private readonly FallbackRecommender _recommender;
+    private readonly FeedbackLedger _feedback = new();
+    private readonly ILogger _logger;
     private long _accepted;
     private long _duplicates;
 
@@ -41,6 +43,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services), options.Actors, clock,
             loggerFactory.CreateLogger("Recsys.Silo.UserActors"));
         _recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
+        _logger = loggerFactory.CreateLogger("Recsys.Silo.Models");
         if (options.RecommendationWorkers > 0)
         {
             _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, options.RecommendationWorkers, options.RecommendationQueueCapacity);
@@ -69,20 +72,23 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
             }
             list.Add(e);
         }
-        var turns = new List<Task<ApplyOutcome[]>>(byUser.Count);
+        var turns = new List<(List<BehaviourEvent> Events, Task<ApplyOutcome[]> Outcomes)>(byUser.Count);
         foreach (var (userId, userEvents) in byUser)
         {
-            turns.Add(_users.AskAsync(userId, userEvents, static (actor, batch) => actor.Apply(batch), cancellationToken).AsTask());
+            turns.Add((userEvents, _users.AskAsync(userId, userEvents, static (actor, batch) => actor.Apply(batch), cancellationToken).AsTask()));
         }
+        await Task.WhenAll(turns.Select(static t => t.Outcomes));
         var accepted = 0;
         var duplicates = 0;
-        foreach (var outcomes in await Task.WhenAll(turns))
+        foreach (var (userEvents, turn) in turns)
         {
-            foreach (var outcome in outcomes)
+            var outcomes = turn.Result;
+            for (var i = 0; i < outcomes.Length; i++)
             {
-                if (outcome == ApplyOutcome.Applied)
+                if (outcomes[i] == ApplyOutcome.Applied)
                 {
                     accepted++;
+                    _feedback.RecordFeedback(userEvents[i]); // replays are not counted twice
                 }
                 else
                 {
@@ -115,12 +121,12 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
             var slot = _users.PeekPublished(userId, static actor => actor.Intent) ?? new IntentSlot();
             if (await _services.Serving.RecommendAsync(user, slot, count, filter, cancellationToken) is { } neural)
             {
-                return new RecommendationsResponse(userId, NewRecommendationId(), neural.Model.Version, ToContract(neural.Items));
+                return new RecommendationsResponse(userId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(neural.Items));
             }
         }
         var items = await ComputeAsync((user, count, filter),
             static (recommender, request) => recommender.Recommend(request.user, request.count, request.filter), cancellationToken);
-        return new RecommendationsResponse(userId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
+        return new RecommendationsResponse(userId, NewRecommendationId(FallbackModelVersion), FallbackModelVersion, ToContract(items));
     }
 
     public async Task<SimilarItemsResponse?> SimilarAsync(string itemId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
@@ -131,11 +137,11 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         }
         if (await _services.Serving.SimilarAsync(itemIndex, count, filter, cancellationToken) is { } neural)
         {
-            return new SimilarItemsResponse(itemId, NewRecommendationId(), neural.Model.Version, ToContract(neural.Items));
+            return new SimilarItemsResponse(itemId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(neural.Items));
         }
         var items = await ComputeAsync((itemIndex, count, filter),
             static (recommender, request) => recommender.Similar(request.itemIndex, request.count, request.filter), cancellationToken);
-        return new SimilarItemsResponse(itemId, NewRecommendationId(), FallbackModelVersion, ToContract(items));
+        return new SimilarItemsResponse(itemId, NewRecommendationId(FallbackModelVersion), FallbackModelVersion, ToContract(items));
     }
 
     public async Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken)
@@ -159,6 +165,28 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
             _users.PeekPublished(userId, static actor => actor.Intent.Current) is { } intent
                 ? new UserIntent(intent.ModelVersion, intent.PurchaseIntent is { } p ? Math.Round(p, 4) : null)
                 : null);
+    }
+
+    public Task<ModelsResponse> GetModelsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new ModelsResponse(_services.Serving.Describe(), _feedback.Snapshot()));
+
+    public async Task<ModelsResponse> LoadModelAsync(string path, ModelRole role, double share, CancellationToken cancellationToken)
+    {
+        var model = await _services.Serving.LoadAsync(path, role, share, cancellationToken);
+        _logger.LogInformation("Loaded model {Version} ({Items} items) from {Path} as {Role}{Share}", model.Version, model.ItemIds.Count - 1,
+            path, role, role == ModelRole.Candidate ? $" for {share:P1} of users" : "");
+        return await GetModelsAsync(cancellationToken);
+    }
+
+    public Task<bool> EndCandidateAsync(bool promote, CancellationToken cancellationToken)
+    {
+        var candidate = _services.Serving.Assignment?.Candidate?.Version;
+        var ended = _services.Serving.EndCandidate(promote);
+        if (ended)
+        {
+            _logger.LogInformation("A/B test ended: candidate {Version} {Outcome}", candidate, promote ? "promoted to primary" : "dropped");
+        }
+        return Task.FromResult(ended);
     }
 
     public async ValueTask DisposeAsync()
@@ -206,5 +234,10 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         return result;
     }
 
-    private static string NewRecommendationId() => Guid.CreateVersion7().ToString("N");
+    /// <summary>A list's id, naming the version that made it; counts the list for that version's feedback.</summary>
+    private string NewRecommendationId(string modelVersion)
+    {
+        _feedback.RecordServed(modelVersion);
+        return RecommendationId.New(modelVersion);
+    }
 }

@@ -24,6 +24,15 @@ public interface IClusterClient
     Task<SimilarItemsResponse?> SimilarAsync(string itemId, int count, RecommendationFilter filter, CancellationToken cancellationToken);
 
     Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken);
+
+    /// <summary>The loaded models and the feedback per model version.</summary>
+    Task<ModelsResponse> GetModelsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Loads a checkpoint as primary (hot swap) or as an A/B candidate; see <see cref="Serving.ModelServing.LoadAsync"/> for the errors.</summary>
+    Task<ModelsResponse> LoadModelAsync(string path, Serving.ModelRole role, double share, CancellationToken cancellationToken);
+
+    /// <summary>Ends the A/B test (promoting or dropping the candidate); false when there is none.</summary>
+    Task<bool> EndCandidateAsync(bool promote, CancellationToken cancellationToken);
 }
 
 /// <summary>Whether the silo may take traffic, and why not when it may not.</summary>

@@ -17,6 +17,26 @@ public class EventValidatorTests
         Assert.Equal(TestData.T0, e.Timestamp); // +01:00 normalised to UTC
     }
 
+    [Fact]
+    public void A_recommendation_id_we_issued_is_carried_and_anything_else_is_named()
+    {
+        var issued = Recommendation.RecommendationId.New("games-v2.1");
+        Assert.True(Recommendation.RecommendationId.TryGetModelVersion(issued, out var version));
+        Assert.Equal("games-v2.1", version);
+
+        var errors = new List<FieldError>();
+        Assert.True(Validator.TryValidate(TestData.Input() with { RecommendationId = issued }, "", out var e, errors));
+        Assert.Equal(issued, e!.RecommendationId);
+
+        foreach (var bad in new[] { "", "abc", new string('a', 32) + ".", new string('g', 32) + ".v1", new string('a', 32) + "-v1",
+                     new string('a', 32) + ".v", new string('a', 32) + "." + new string('v', 129) })
+        {
+            errors.Clear();
+            Assert.False(Validator.TryValidate(TestData.Input() with { RecommendationId = bad }, "events[1].", out _, errors));
+            Assert.Equal("events[1].recommendationId", Assert.Single(errors).Field);
+        }
+    }
+
     [Theory]
     [InlineData(null, "u", "i", "view", "2026-11-01T12:00:00Z", "eventId", "is required")]
     [InlineData("e", "", "i", "view", "2026-11-01T12:00:00Z", "userId", "must not be empty")]

@@ -9,8 +9,17 @@ public sealed class NeuralServingFixture : IAsyncLifetime
 {
     public const int Items = 40;
     public const string Version = "cyclic-v1";
+    public const string NextVersion = "cyclic-v2";
 
-    public string CheckpointPath { get; } = Path.Combine(Path.GetTempPath(), $"recsys-test-{Guid.NewGuid():N}.rsm");
+    public string Folder { get; } = Directory.CreateTempSubdirectory("recsys-models-").FullName;
+
+    public string CheckpointPath => Path.Combine(Folder, "cyclic-v1.rsm");
+
+    /// <summary>The same weights saved as a new version: a swap to it is visible in every response's modelVersion.</summary>
+    public string NextCheckpointPath => Path.Combine(Folder, "cyclic-v2.rsm");
+
+    /// <summary>A checkpoint cut short: loading it must fail cleanly.</summary>
+    public string TruncatedPath => Path.Combine(Folder, "truncated.rsm");
 
     public ModelCheckpoint Checkpoint { get; private set; } = null!;
 
@@ -32,33 +41,45 @@ public sealed class NeuralServingFixture : IAsyncLifetime
         var result = Trainer.Train(data, config, new TrainingOptions { Epochs = 30, BatchSize = 32, LearningRate = 5e-3f, Negatives = 1000, EvaluateEvery = 5 });
         Checkpoint = new ModelCheckpoint(result.Model, data.ItemIds, new TrainingMetadata { Version = Version });
         CheckpointFile.Save(CheckpointPath, Checkpoint);
+        CheckpointFile.Save(NextCheckpointPath, Checkpoint with { Metadata = new TrainingMetadata { Version = NextVersion } });
+        var bytes = File.ReadAllBytes(CheckpointPath);
+        File.WriteAllBytes(TruncatedPath, bytes[..(bytes.Length / 2)]);
         return Task.CompletedTask;
+    }
+
+    private static readonly DateTimeOffset Start = DateTimeOffset.UtcNow.AddHours(-1);
+
+    /// <summary>A server with the v1 model loaded (plus <paramref name="settings"/>) and the model's items in its catalogue.</summary>
+    public async Task<RecsysServer> StartServerAsync(params string[] settings)
+    {
+        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + CheckpointPath, .. settings]);
+        await server.PostItemsAsync(Enumerable.Range(0, Items).Select(i => Json.Item($"item-{i}")).ToArray());
+        return server;
+    }
+
+    /// <summary>Posts views of item-{i} for each of <paramref name="items"/>, a minute apart, starting an hour ago.</summary>
+    public static async Task ViewAsync(RecsysServer server, string user, params int[] items) =>
+        await ViewAsync(server, user, 0, items);
+
+    public static async Task ViewAsync(RecsysServer server, string user, int startMinute, params int[] items)
+    {
+        var events = items.Select((item, i) => Json.Event(user, $"item-{item}", timestamp: Start.AddMinutes(startMinute + i).ToString("O"))).ToArray();
+        using var response = await server.PostEventsAsync(events);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
     public Task DisposeAsync()
     {
-        File.Delete(CheckpointPath);
+        Directory.Delete(Folder, recursive: true);
         return Task.CompletedTask;
     }
 }
 
 public class NeuralServingTests(NeuralServingFixture fixture) : IClassFixture<NeuralServingFixture>
 {
-    private static readonly DateTimeOffset Start = DateTimeOffset.UtcNow.AddHours(-1);
+    private Task<RecsysServer> StartAsync() => fixture.StartServerAsync();
 
-    private async Task<RecsysServer> StartAsync()
-    {
-        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + fixture.CheckpointPath]);
-        await server.PostItemsAsync(Enumerable.Range(0, NeuralServingFixture.Items).Select(i => Json.Item($"item-{i}")).ToArray());
-        return server;
-    }
-
-    private static async Task ViewAsync(RecsysServer server, string user, params int[] items)
-    {
-        var events = items.Select((item, i) => Json.Event(user, $"item-{item}", timestamp: Start.AddMinutes(i).ToString("O"))).ToArray();
-        using var response = await server.PostEventsAsync(events);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-    }
+    private static Task ViewAsync(RecsysServer server, string user, params int[] items) => NeuralServingFixture.ViewAsync(server, user, items);
 
     [Fact]
     public async Task A_user_with_history_gets_the_models_next_item_with_its_version_and_a_reason()
@@ -88,10 +109,7 @@ public class NeuralServingTests(NeuralServingFixture fixture) : IClassFixture<Ne
         var user = Json.NewUser();
         await ViewAsync(server, user, 3, 4, 5);
         Assert.Equal("item-6", (await server.RecommendedIdsAsync(user))[0]);
-        using (var response = await server.PostEventsAsync(Json.Event(user, "item-30", timestamp: Start.AddMinutes(10).ToString("O"))))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        }
+        await NeuralServingFixture.ViewAsync(server, user, 10, 30);
         Assert.Equal("item-31", (await server.RecommendedIdsAsync(user))[0]);
     }
 

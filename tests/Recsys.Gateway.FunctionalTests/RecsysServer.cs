@@ -123,9 +123,11 @@ internal static class Json
 {
     private static int s_counter;
 
-    public static object Event(string user, string? item, string type = "view", string? id = null, string? timestamp = null, string? query = null) =>
+    public static object Event(string user, string? item, string type = "view", string? id = null, string? timestamp = null, string? query = null,
+        string? recommendationId = null) =>
         new Dictionary<string, object?>
         {
+            ["recommendationId"] = recommendationId,
             ["eventId"] = id ?? $"ev-{Interlocked.Increment(ref s_counter)}-{Guid.NewGuid():N}",
             ["userId"] = user,
             ["itemId"] = item,

@@ -89,7 +89,7 @@ internal static class ImportCommand
                 foreach (var chunk in events.Chunk(batchSize))
                 {
                     var response = await client.PostEventsAsync(
-                        [.. chunk.Select(static e => new EventRequest(e.EventId, e.UserId, e.ItemId, e.Type.ToWireName(), e.Timestamp, e.Query))], cancellationToken);
+                        [.. chunk.Select(static e => new EventRequest(e.EventId, e.UserId, e.ItemId, e.Type.ToWireName(), e.Timestamp, e.Query, e.RecommendationId))], cancellationToken);
                     applied += response.Accepted;
                     duplicates += response.Duplicates;
                     progress.Report(sent += chunk.Length);

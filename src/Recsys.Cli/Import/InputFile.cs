@@ -24,7 +24,7 @@ internal enum ImportKind
 /// </summary>
 internal static class InputFile
 {
-    public static readonly string[] EventColumns = ["eventId", "userId", "itemId", "type", "timestamp", "query"];
+    public static readonly string[] EventColumns = ["eventId", "userId", "itemId", "type", "timestamp", "query", "recommendationId"];
     public static readonly string[] ItemColumns = ["itemId", "title", "category", "price", "inStock"];
 
     public static InputFormat? FormatFromExtension(string path) => Path.GetExtension(path).ToLowerInvariant() switch
@@ -42,7 +42,7 @@ internal static class InputFile
             var input = jsonLine is not null
                 ? BatchReader.ReadEventObject(Encoding.UTF8.GetBytes(jsonLine), prefix, errors)
                 : new EventInput(Get(fields!, "eventId"), Get(fields!, "userId"), Get(fields!, "itemId"), Get(fields!, "type"),
-                    Get(fields!, "timestamp"), Get(fields!, "query"));
+                    Get(fields!, "timestamp"), Get(fields!, "query")) { RecommendationId = Get(fields!, "recommendationId") };
             if (input is not null && validator.TryValidate(input, prefix, out var e, errors))
             {
                 yield return e!;

@@ -7,7 +7,11 @@ public sealed record BehaviourEvent(
     string? ItemId,
     BehaviourType Type,
     DateTimeOffset Timestamp,
-    string? Query);
+    string? Query)
+{
+    /// <summary>The recommendation list this event came from, when the storefront passed it on (feedback per model version).</summary>
+    public string? RecommendationId { get; init; }
+}
 
 /// <summary>An event as it arrived, before validation: every field may be missing or wrong.</summary>
 public sealed record EventInput(
@@ -16,7 +20,10 @@ public sealed record EventInput(
     string? ItemId,
     string? Type,
     string? Timestamp,
-    string? Query);
+    string? Query)
+{
+    public string? RecommendationId { get; init; }
+}
 
 /// <summary>One problem with one field of one input, worded for the person who sent it.</summary>
 public sealed record FieldError(string Field, string Message);

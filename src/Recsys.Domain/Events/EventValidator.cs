@@ -1,4 +1,5 @@
 using System.Globalization;
+using Recsys.Domain.Recommendation;
 
 namespace Recsys.Domain.Events;
 
@@ -61,6 +62,12 @@ public sealed class EventValidator(EventValidationOptions options, TimeProvider 
             errors.Add(new(fieldPrefix + "query", "is required for a search event without an itemId"));
         }
 
+        if (input.RecommendationId is not null && !RecommendationId.TryGetModelVersion(input.RecommendationId, out _))
+        {
+            errors.Add(new(fieldPrefix + "recommendationId",
+                $"'{Identifier.Shorten(input.RecommendationId)}' is not a recommendation id this service issued; pass on the recommendationId of a recommendations response unchanged, or leave it out"));
+        }
+
         var timestamp = default(DateTimeOffset);
         if (string.IsNullOrWhiteSpace(input.Timestamp))
         {
@@ -92,7 +99,10 @@ public sealed class EventValidator(EventValidationOptions options, TimeProvider 
             return false;
         }
 
-        result = new BehaviourEvent(input.EventId!, input.UserId!, input.ItemId, type, timestamp, input.Query);
+        result = new BehaviourEvent(input.EventId!, input.UserId!, input.ItemId, type, timestamp, input.Query)
+        {
+            RecommendationId = input.RecommendationId,
+        };
         return true;
     }
 }

@@ -22,10 +22,12 @@ public interface IEncoderBackend
 
 /// <summary>
 /// The C# encoder (OpenBLAS sgemm when present). Not thread-safe: one instance per inference worker. Keeps the
-/// encoders of the two most recent model versions, so an A/B split or a hot swap does not copy weights per batch.
+/// encoders of the three most recently loaded models (primary, A/B candidate, and the one a swap just retired), so
+/// neither an A/B split nor a hot swap copies weights per batch.
 /// </summary>
 public sealed class CpuEncoderBackend : IEncoderBackend
 {
+    private const int MaxEncoders = 3;
     private readonly List<(ServingModel Model, SequenceEncoder Encoder)> _encoders = [];
     private TokenBatch _batch = new(64 * 50);
     private byte[] _types = [];
@@ -88,7 +90,7 @@ public sealed class CpuEncoderBackend : IEncoderBackend
                 return encoder;
             }
         }
-        if (_encoders.Count == 2)
+        if (_encoders.Count == MaxEncoders)
         {
             _encoders.RemoveAt(0);
         }

@@ -36,6 +36,9 @@ public sealed class ServingModel
     /// <summary>The item table (rows by model index): scores are intent · row. Treat as read-only.</summary>
     public Matrix ItemVectors => _checkpoint.Model.ItemEmbeddings.Value;
 
+    /// <summary>When this process loaded the model.</summary>
+    public DateTimeOffset LoadedAt { get; } = DateTimeOffset.UtcNow;
+
     public bool HasPurchaseHead => _checkpoint.Model.PurchaseHead is not null;
 
     public static ServingModel Load(string path) => new(CheckpointFile.Load(path));

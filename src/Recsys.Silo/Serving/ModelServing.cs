@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Recsys.Actors;
+using Recsys.Contracts;
 using Recsys.Domain;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Recommendation;
@@ -14,6 +15,12 @@ public sealed record ModelServingOptions
     /// <summary>A checkpoint to load at start (from <c>train</c>); none means fallback recommendations only.</summary>
     public string? Path { get; init; }
 
+    /// <summary>
+    /// When set, the admin endpoint loads checkpoints only from this folder (names resolve inside it);
+    /// unset, it loads any path the process can read.
+    /// </summary>
+    public string? Directory { get; init; }
+
     /// <summary>How long a recommendation waits for a pending re-encode before it uses the previous intent.</summary>
     public TimeSpan IntentBudget { get; init; } = TimeSpan.FromMilliseconds(25);
 
@@ -25,6 +32,15 @@ public sealed record ModelServingOptions
     /// <summary>How many of the user's latest events are candidates for "because you ..." reasons.</summary>
     public int ReasonWindow { get; init; } = 20;
 }
+
+public enum ModelRole
+{
+    Primary,
+    Candidate,
+}
+
+/// <summary>A load that would make two loaded models share a version (intents and feedback are keyed by version).</summary>
+public sealed class ModelConflictException(string message) : InvalidOperationException(message);
 
 /// <summary>The models a silo serves: the primary, and optionally a candidate that gets a stable share of users.</summary>
 public sealed record ModelAssignment(ServingModel Primary, ServingModel? Candidate, double CandidateShare)
@@ -45,8 +61,9 @@ public sealed class ModelServing : IAsyncDisposable
 {
     private readonly ItemCatalogue _catalogue;
     private readonly Lock _swapGate = new();
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
     private volatile ModelAssignment? _assignment;
-    private ServingModel? _previous;
+    private ServingModel[] _retired = [];
 
     public ModelServing(ItemCatalogue catalogue, ModelServingOptions options, Func<IEncoderBackend>? backendFactory = null)
     {
@@ -76,6 +93,101 @@ public sealed class ModelServing : IAsyncDisposable
         Assign(primary, share > 0 ? candidate : null, share);
     }
 
+    /// <summary>
+    /// Loads a checkpoint off the request threads and makes it the primary or an A/B candidate for
+    /// <paramref name="share"/> of users. One load at a time; the switch is atomic once its shard slices exist.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is outside <see cref="ModelServingOptions.Directory"/> or the share is not in (0, 1).</exception>
+    /// <exception cref="FileNotFoundException">No checkpoint there.</exception>
+    /// <exception cref="InvalidDataException">Not a valid checkpoint.</exception>
+    /// <exception cref="ModelConflictException">A loaded model has the same version, or a candidate without a primary.</exception>
+    public async Task<ServingModel> LoadAsync(string path, ModelRole role, double share, CancellationToken cancellationToken)
+    {
+        var fullPath = ResolvePath(path);
+        if (role == ModelRole.Candidate && share is not (> 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(share), share, "a candidate's share of users must be above 0 and below 1");
+        }
+        await _loadGate.WaitAsync(cancellationToken);
+        try
+        {
+            var model = await Task.Run(() => ServingModel.Load(fullPath), cancellationToken);
+            var current = _assignment;
+            if (current?.Primary.Version == model.Version || current?.Candidate?.Version == model.Version)
+            {
+                throw new ModelConflictException($"version {model.Version} is already loaded; train or save the new model under a new version");
+            }
+            if (role == ModelRole.Candidate && current is null)
+            {
+                throw new ModelConflictException("load a primary model before an A/B candidate");
+            }
+            await Task.Run(() =>
+            {
+                if (role == ModelRole.Primary)
+                {
+                    Activate(model);
+                }
+                else
+                {
+                    SetCandidate(model, share);
+                }
+            }, CancellationToken.None); // once loaded, finish the switch even if the caller went away
+            return model;
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    /// <summary>Ends the A/B test: the candidate either becomes the primary or is dropped. False when there is none.</summary>
+    public bool EndCandidate(bool promote)
+    {
+        lock (_swapGate)
+        {
+            if (_assignment is not { Candidate: { } candidate } current)
+            {
+                return false;
+            }
+            Assign(promote ? candidate : current.Primary, null, 0);
+            return true;
+        }
+    }
+
+    /// <summary>The loaded models with their roles and shares.</summary>
+    public IReadOnlyList<LoadedModel> Describe()
+    {
+        if (_assignment is not { } current)
+        {
+            return [];
+        }
+        var models = new List<LoadedModel> { Describe(current.Primary, ModelRole.Primary, 1 - (current.Candidate is null ? 0 : current.CandidateShare)) };
+        if (current.Candidate is { } candidate)
+        {
+            models.Add(Describe(candidate, ModelRole.Candidate, current.CandidateShare));
+        }
+        return models;
+    }
+
+    private static LoadedModel Describe(ServingModel model, ModelRole role, double share) =>
+        new(model.Version, role.ToString().ToLowerInvariant(), Math.Round(share, 4), model.ItemIds.Count - 1, model.Dim, model.Config.MaxLength, model.LoadedAt);
+
+    /// <summary>The full path of a checkpoint named by an admin, inside the configured model folder when there is one.</summary>
+    public string ResolvePath(string path)
+    {
+        if (Options.Directory is not { } directory)
+        {
+            return System.IO.Path.GetFullPath(path);
+        }
+        var root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(directory)) + System.IO.Path.DirectorySeparatorChar;
+        var full = System.IO.Path.GetFullPath(path, root);
+        if (!full.StartsWith(root, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{path}' is outside the model folder; name a checkpoint inside it", nameof(path));
+        }
+        return full;
+    }
+
     private void Assign(ServingModel primary, ServingModel? candidate, double share)
     {
         lock (_swapGate)
@@ -89,16 +201,17 @@ public sealed class ModelServing : IAsyncDisposable
                 }
             }
             _assignment = new ModelAssignment(primary, candidate, share);
-            // Requests that picked the old primary just before the switch may still query its slices: keep the
-            // one before it loaded until the next swap, and drop anything older.
-            if (old is not null && old.Primary != primary)
+            // Requests that picked a model just before the switch may still query its slices: keep the models this
+            // switch retired until the next switch, and drop those an earlier switch retired.
+            bool Serving(ServingModel model) => model == primary || model == candidate;
+            foreach (var model in _retired)
             {
-                if (_previous is not null && _previous != primary && _previous != candidate)
+                if (!Serving(model))
                 {
-                    Shards.Unload(_previous);
+                    Shards.Unload(model);
                 }
-                _previous = old.Primary;
             }
+            _retired = old is null ? [] : [.. new[] { old.Primary, old.Candidate }.OfType<ServingModel>().Where(m => !Serving(m))];
         }
     }
 
@@ -147,6 +260,7 @@ public sealed class ModelServing : IAsyncDisposable
     {
         await Encoder.DisposeAsync();
         await Shards.DisposeAsync();
+        _loadGate.Dispose();
     }
 
     /// <summary>
