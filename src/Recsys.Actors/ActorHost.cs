@@ -243,9 +243,10 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
     private sealed class Activation : IThreadPoolWorkItem
     {
-        private readonly Channel<WorkItem> _mailbox;
-        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly List<TaskCompletionSource<bool>> _closeWaiters = [];
+        private readonly Mailbox<WorkItem> _mailbox;
+        // Allocated on first use: most resident activations never close while anyone waits.
+        private TaskCompletionSource? _closed;
+        private List<TaskCompletionSource<bool>>? _closeWaiters;
         private int _scheduled;
         private bool _activated;
         private bool _closing;
@@ -256,11 +257,7 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
             Host = host;
             Key = key;
             Actor = host._factory(key);
-            _mailbox = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(host._options.MailboxCapacity)
-            {
-                SingleReader = true,
-                FullMode = BoundedChannelFullMode.Wait,
-            });
+            _mailbox = new Mailbox<WorkItem>(host._options.MailboxCapacity);
             _lastActivity = host._clock.GetTimestamp();
         }
 
@@ -270,7 +267,26 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
         public TActor Actor { get; }
 
-        public Task Closed => _closed.Task;
+        public Task Closed
+        {
+            get
+            {
+                var closed = Volatile.Read(ref _closed);
+                if (closed is null)
+                {
+                    Interlocked.CompareExchange(ref _closed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+                    closed = _closed;
+                }
+                return closed.Task;
+            }
+        }
+
+        private void MarkClosed()
+        {
+            // Whoever reads Closed later gets a completed task.
+            Interlocked.CompareExchange(ref _closed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+            _closed.TrySetResult();
+        }
 
         public long LastActivity => Volatile.Read(ref _lastActivity);
 
@@ -280,7 +296,7 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
         public bool TryPost(WorkItem item)
         {
-            if (!_mailbox.Writer.TryWrite(item))
+            if (!_mailbox.TryWrite(item))
             {
                 return false;
             }
@@ -294,7 +310,7 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
             timeout.CancelAfter(Host._options.FullMailboxWait);
             try
             {
-                await _mailbox.Writer.WriteAsync(item, timeout.Token);
+                await _mailbox.WriteAsync(item, timeout.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -307,8 +323,8 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
         public void BeginClosing(TaskCompletionSource<bool> waiter)
         {
             _closing = true;
-            _closeWaiters.Add(waiter);
-            _mailbox.Writer.TryComplete();
+            (_closeWaiters ??= []).Add(waiter);
+            _mailbox.Complete();
         }
 
         public void Execute() => _ = RunAsync();
@@ -323,7 +339,7 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
 
         private async Task RunAsync()
         {
-            var reader = _mailbox.Reader;
+            var reader = _mailbox;
             while (true)
             {
                 if (!_activated && !await TryActivateAsync())
@@ -334,7 +350,7 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
                 {
                     await item.RunAsync(this);
                 }
-                if (_closing && reader.Completion.IsCompleted)
+                if (_closing && reader.IsFinished)
                 {
                     await FinishClosingAsync();
                     return;
@@ -360,13 +376,13 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
             catch (Exception ex)
             {
                 Host._logger.LogError(ex, "Activation of actor {Key} failed; its messages fail and the next message retries", Key);
-                _mailbox.Writer.TryComplete();
-                while (_mailbox.Reader.TryRead(out var item))
+                _mailbox.Complete();
+                while (_mailbox.TryRead(out var item))
                 {
                     item.Fail(new InvalidOperationException($"actor '{Key}' could not be activated: {ex.Message}", ex));
                 }
                 Host._activations.TryRemove(new KeyValuePair<TKey, Activation>(Key, this));
-                _closed.TrySetResult();
+                MarkClosed();
                 return false;
             }
         }
@@ -385,11 +401,11 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
             {
                 Host._activations.TryRemove(new KeyValuePair<TKey, Activation>(Key, this));
                 Interlocked.Increment(ref Host._deactivationCount);
-                foreach (var waiter in _closeWaiters)
+                foreach (var waiter in _closeWaiters ?? [])
                 {
                     waiter.TrySetResult(true);
                 }
-                _closed.TrySetResult();
+                MarkClosed();
             }
         }
     }

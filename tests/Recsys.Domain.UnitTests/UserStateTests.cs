@@ -53,6 +53,32 @@ public class UserStateTests
     }
 
     [Fact]
+    public void A_snapshot_never_changes_while_the_state_grows_and_wraps_past_it()
+    {
+        var state = new UserState("u", new UserStateOptions { WindowCapacity = 20 });
+        var snapshots = new List<(UserSnapshot Snapshot, string[] Items)>();
+        for (var i = 0; i < 45; i++)
+        {
+            Apply(state, TestData.Event("u", $"i{i}", minute: i, id: $"e{i}"));
+            if (i % 3 == 0)
+            {
+                var snapshot = state.Snapshot();
+                snapshots.Add((snapshot, snapshot.Recent.Select(r => _items.GetId(r.ItemIndex)).ToArray()));
+            }
+        }
+        Assert.Equal(Enumerable.Range(25, 20).Select(i => $"i{i}"), WindowItems(state));
+        foreach (var (snapshot, items) in snapshots)
+        {
+            Assert.Equal(items, snapshot.Recent.Select(r => _items.GetId(r.ItemIndex)).ToArray());
+            Assert.All(items, item => Assert.True(snapshot.HasSeen(_items.GetOrAdd(item))));
+        }
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"i{i}"), snapshots[3].Items); // taken after the 10th event
+        // The dedup ring (default: as many ids as the window) kept the latest 20 ids through its growth and wrap.
+        Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", "x", minute: 50, id: "e25")));
+        Assert.Equal(ApplyOutcome.Applied, Apply(state, TestData.Event("u", "x", minute: 50, id: "e24")));
+    }
+
+    [Fact]
     public void Dedup_remembers_exactly_its_horizon()
     {
         var state = new UserState("u", new UserStateOptions { WindowCapacity = 2, DedupHorizon = 3 });

@@ -5,11 +5,13 @@ public sealed class UserSnapshot
 {
     public static readonly UserSnapshot Empty = new(string.Empty, [], [], [], [], 0, 0);
 
-    private UserSnapshot(string userId, BehaviourRecord[] recent, int[] seenSorted, int[] purchased, string[] queries, long eventCount, long lastEventMs)
+    private int[]? _seenSorted;
+
+    private UserSnapshot(string userId, IReadOnlyList<BehaviourRecord> recent, int[]? seenSorted, int[] purchased, string[] queries, long eventCount, long lastEventMs)
     {
         UserId = userId;
         Recent = recent;
-        SeenSorted = seenSorted;
+        _seenSorted = seenSorted;
         Purchased = purchased;
         Queries = queries;
         EventCount = eventCount;
@@ -21,8 +23,11 @@ public sealed class UserSnapshot
     /// <summary>The behaviour window, oldest first.</summary>
     public IReadOnlyList<BehaviourRecord> Recent { get; }
 
-    /// <summary>Items in the window or purchased, sorted, for binary-search lookups.</summary>
-    public int[] SeenSorted { get; }
+    /// <summary>
+    /// Items in the window or purchased, sorted, for binary-search lookups. Built on first use: most resident
+    /// users' snapshots are only ever encoded, never filtered against.
+    /// </summary>
+    public int[] SeenSorted => Volatile.Read(ref _seenSorted) ?? BuildSeenSorted();
 
     public IReadOnlyList<int> Purchased { get; }
 
@@ -38,20 +43,25 @@ public sealed class UserSnapshot
 
     public static UserSnapshot ForUnknownUser(string userId) => new(userId, [], [], [], [], 0, 0);
 
-    internal static UserSnapshot From(UserState state)
+    /// <summary>A snapshot over <paramref name="recent"/>, which the state promises never to change again.</summary>
+    internal static UserSnapshot From(UserState state, ArraySegment<BehaviourRecord> recent) =>
+        new(state.UserId, recent, null, state.Purchased.Count == 0 ? [] : [.. state.Purchased],
+            state.Queries.Count == 0 ? [] : [.. state.Queries], state.EventCount, state.LastEventMs);
+
+    private int[] BuildSeenSorted()
     {
-        var recent = state.Window.ToArray();
-        var seen = new HashSet<int>(recent.Length + state.Purchased.Count);
-        foreach (var record in recent)
+        var seen = new HashSet<int>(Recent.Count + Purchased.Count);
+        foreach (var record in Recent)
         {
             seen.Add(record.ItemIndex);
         }
-        foreach (var item in state.Purchased)
+        foreach (var item in Purchased)
         {
             seen.Add(item);
         }
-        var seenSorted = seen.ToArray();
-        Array.Sort(seenSorted);
-        return new UserSnapshot(state.UserId, recent, seenSorted, [.. state.Purchased], [.. state.Queries], state.EventCount, state.LastEventMs);
+        var sorted = seen.ToArray();
+        Array.Sort(sorted);
+        // Racing readers build equal arrays; whichever lands is the one kept.
+        return Interlocked.CompareExchange(ref _seenSorted, sorted, null) ?? sorted;
     }
 }

@@ -1,8 +1,13 @@
+using System.Runtime.InteropServices;
 using Recsys.Domain.Events;
 
 namespace Recsys.Domain.Users;
 
-/// <summary>One behaviour in a user's window: which item, what was done, when (Unix milliseconds).</summary>
+/// <summary>
+/// One behaviour in a user's window: which item, what was done, when (Unix milliseconds). Packed to 13 bytes:
+/// windows of every resident user are the bulk of a silo's memory.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
 public readonly record struct BehaviourRecord(int ItemIndex, BehaviourType Type, long TimestampMs);
 
 public sealed record UserStateOptions
@@ -12,7 +17,10 @@ public sealed record UserStateOptions
     /// <summary>How many recent behaviours a user keeps (oldest dropped first).</summary>
     public int WindowCapacity { get; init; } = DefaultWindowCapacity;
 
-    /// <summary>How many recent event ids are remembered for dedup; 0 means twice the window.</summary>
+    /// <summary>
+    /// How many of the user's latest event ids are remembered for dedup (retries and redeliveries resend recent
+    /// events); 0 means as many as the window holds. Eight bytes per id and resident user.
+    /// </summary>
     public int DedupHorizon { get; init; }
 
     /// <summary>How many purchased items are remembered for "exclude purchased".</summary>
@@ -21,7 +29,7 @@ public sealed record UserStateOptions
     /// <summary>How many recent search texts are kept.</summary>
     public int QueryMemory { get; init; } = 5;
 
-    public int EffectiveDedupHorizon => DedupHorizon > 0 ? DedupHorizon : 2 * WindowCapacity;
+    public int EffectiveDedupHorizon => DedupHorizon > 0 ? DedupHorizon : WindowCapacity;
 
     public void Validate()
     {
@@ -45,17 +53,21 @@ public enum ApplyOutcome
 /// <summary>
 /// A user's recent behaviour: a bounded, time-ordered window, the ids of recent events (so a replayed
 /// event changes nothing), purchases and searches. Not thread-safe: its owning actor serialises access.
+/// Sized for millions of resident users: arrays grow with the user's history up to their bounds, and a snapshot
+/// shares the window array (copied on the next change) instead of holding a second copy.
 /// </summary>
 public sealed class UserState
 {
+    private const int InitialCapacity = 8;
     private readonly UserStateOptions _options;
-    private readonly BehaviourRecord[] _window;
+    private BehaviourRecord[] _window = [];
     private int _windowCount;
-    private readonly ulong[] _recentEventKeys;
+    private bool _windowShared;
+    private ulong[] _recentEventKeys = [];
     private int _eventKeyNext;
     private int _eventKeyCount;
-    private readonly List<int> _purchased = [];
-    private readonly List<string> _queries = [];
+    private List<int>? _purchased;
+    private List<string>? _queries;
     private UserSnapshot? _snapshot;
 
     public UserState(string userId, UserStateOptions options)
@@ -63,8 +75,6 @@ public sealed class UserState
         options.Validate();
         UserId = userId;
         _options = options;
-        _window = new BehaviourRecord[options.WindowCapacity];
-        _recentEventKeys = new ulong[options.EffectiveDedupHorizon];
     }
 
     public string UserId { get; }
@@ -83,9 +93,9 @@ public sealed class UserState
     /// <summary>The window, oldest first.</summary>
     public ReadOnlySpan<BehaviourRecord> Window => _window.AsSpan(0, _windowCount);
 
-    public IReadOnlyList<int> Purchased => _purchased;
+    public IReadOnlyList<int> Purchased => (IReadOnlyList<int>?)_purchased ?? [];
 
-    public IReadOnlyList<string> Queries => _queries;
+    public IReadOnlyList<string> Queries => (IReadOnlyList<string>?)_queries ?? [];
 
     public ReadOnlySpan<ulong> RecentEventKeys => _recentEventKeys.AsSpan(0, _eventKeyCount);
 
@@ -108,8 +118,9 @@ public sealed class UserState
         {
             InsertIntoWindow(new BehaviourRecord(itemIndex, e.Type, timestampMs));
         }
-        if (e.Type == BehaviourType.Purchase && itemIndex >= 0 && _options.PurchaseMemory > 0 && !_purchased.Contains(itemIndex))
+        if (e.Type == BehaviourType.Purchase && itemIndex >= 0 && _options.PurchaseMemory > 0 && _purchased?.Contains(itemIndex) != true)
         {
+            _purchased ??= [];
             if (_purchased.Count == _options.PurchaseMemory)
             {
                 _purchased.RemoveAt(0);
@@ -118,6 +129,7 @@ public sealed class UserState
         }
         if (!string.IsNullOrWhiteSpace(e.Query) && _options.QueryMemory > 0)
         {
+            _queries ??= [];
             if (_queries.Count == _options.QueryMemory)
             {
                 _queries.RemoveAt(0);
@@ -131,10 +143,23 @@ public sealed class UserState
     }
 
     /// <summary>An immutable view for readers outside the actor; cached until the next change.</summary>
-    public UserSnapshot Snapshot() => _snapshot ??= UserSnapshot.From(this);
+    public UserSnapshot Snapshot()
+    {
+        if (_snapshot is null)
+        {
+            _snapshot = UserSnapshot.From(this, new ArraySegment<BehaviourRecord>(_window, 0, _windowCount));
+            _windowShared = true;
+        }
+        return _snapshot;
+    }
 
     private void RememberEventKey(ulong key)
     {
+        if (_eventKeyCount == _recentEventKeys.Length && _recentEventKeys.Length < _options.EffectiveDedupHorizon)
+        {
+            // Still growing, so the ring has not wrapped yet: the keys are in order and the next slot is the end.
+            Array.Resize(ref _recentEventKeys, Math.Min(_options.EffectiveDedupHorizon, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length)));
+        }
         _recentEventKeys[_eventKeyNext] = key;
         _eventKeyNext = (_eventKeyNext + 1) % _recentEventKeys.Length;
         _eventKeyCount = Math.Min(_eventKeyCount + 1, _recentEventKeys.Length);
@@ -142,6 +167,16 @@ public sealed class UserState
 
     private void InsertIntoWindow(BehaviourRecord record)
     {
+        if (_windowShared || (_windowCount == _window.Length && _window.Length < _options.WindowCapacity))
+        {
+            // A snapshot reads the current array: change a copy. Grow while below capacity.
+            var capacity = _windowCount < _window.Length ? _window.Length
+                : Math.Min(_options.WindowCapacity, Math.Max(InitialCapacity, 2 * _window.Length));
+            var copy = new BehaviourRecord[capacity];
+            _window.AsSpan(0, _windowCount).CopyTo(copy);
+            _window = copy;
+            _windowShared = false;
+        }
         // Events mostly arrive in time order, so the slot is found from the end.
         var position = _windowCount;
         while (position > 0 && _window[position - 1].TimestampMs > record.TimestampMs)
@@ -167,20 +202,21 @@ public sealed class UserState
     internal void Restore(ReadOnlySpan<BehaviourRecord> window, ReadOnlySpan<ulong> eventKeysOldestFirst,
         IEnumerable<int> purchased, IEnumerable<string> queries, long eventCount, long lastEventMs)
     {
-        var keep = window[Math.Max(0, window.Length - _window.Length)..];
-        keep.CopyTo(_window);
+        var keep = window[Math.Max(0, window.Length - _options.WindowCapacity)..];
+        _window = keep.ToArray();
         _windowCount = keep.Length;
+        _windowShared = false;
         foreach (var key in eventKeysOldestFirst)
         {
             RememberEventKey(key);
         }
         foreach (var item in purchased.TakeLast(_options.PurchaseMemory))
         {
-            _purchased.Add(item);
+            (_purchased ??= []).Add(item);
         }
         foreach (var query in queries.TakeLast(_options.QueryMemory))
         {
-            _queries.Add(query);
+            (_queries ??= []).Add(query);
         }
         EventCount = eventCount;
         LastEventMs = lastEventMs;

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
+using Recsys.Model;
+using Recsys.Model.Serving;
+using Recsys.Model.Training;
+using Recsys.Silo;
+using Recsys.Silo.Serving;
+using Recsys.Silo.State;
+
+namespace Recsys.Benchmarks;
+
+/// <summary>
+/// Figures that are not per-call timings (so not BenchmarkDotNet): memory per resident user, and exact top-10
+/// latency over a generated catalogue of a million items across shards.
+/// </summary>
+internal static class Figures
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        switch (args[0])
+        {
+            case "memory":
+                var users = args.Length > 1 ? int.Parse(args[1]) : 20_000;
+                await MemoryPerUserAsync(users, withModel: false);
+                await MemoryPerUserAsync(users, withModel: true);
+                return 0;
+            case "catalogue":
+                await LargeCatalogueAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : [1, 2, 4]);
+                return 0;
+            default:
+                Console.Error.WriteLine("figures: memory [users] | catalogue [items] [shards,shards,...]");
+                return 1;
+        }
+    }
+
+    /// <summary>A random model over <paramref name="items"/> items (ids "i0".."iN-1"): serving cost does not depend on training.</summary>
+    private static ModelCheckpoint RandomModel(int items, int dim = 64)
+    {
+        var encoder = new SequenceEncoder(new SequenceModelConfig { ItemCount = items + 1, Dim = dim, MaxLength = 50, Seed = 3 });
+        var ids = new List<string>(items + 1) { "<unknown>" };
+        ids.AddRange(Enumerable.Range(0, items).Select(static i => "i" + i));
+        return new ModelCheckpoint(encoder, ids, new TrainingMetadata { Version = $"random-{items}" });
+    }
+
+    /// <summary>
+    /// Users with full 50-event windows in the embedded silo, with and without a cached intent: the managed heap
+    /// after a full collection, before and after, divided by the users. The model's weights are loaded before the
+    /// baseline, so they are excluded.
+    /// </summary>
+    private static async Task MemoryPerUserAsync(int users, bool withModel)
+    {
+        const int items = 10_000;
+        var path = Path.Combine(Path.GetTempPath(), $"recsys-memory-{Guid.NewGuid():N}.rsm");
+        CheckpointFile.Save(path, RandomModel(items));
+        try
+        {
+            var options = new SiloOptions
+            {
+                Users = new UserStateOptions { WindowCapacity = 50 },
+                Model = new ModelServingOptions { Path = withModel ? path : null },
+            };
+            await using var cluster = new EmbeddedCluster(options, new InMemoryStateStore(), TimeProvider.System, NullLoggerFactory.Instance);
+            await cluster.UpsertItemsAsync(Enumerable.Range(0, items).Select(static i => new CatalogueItem("i" + i, null, "c", 10m, true)).ToList(), default);
+            var random = new Random(1);
+            var start = DateTimeOffset.UtcNow.AddDays(-2);
+            // Fill the shared structures (trending, co-occurrence: bounded by items × neighbours) with as many other
+            // users first, so that the delta below is what the measured users themselves hold.
+            foreach (var chunk in Enumerable.Range(0, users).Select(static u => "warm-" + u).Chunk(200))
+            {
+                await IngestAsync(cluster, chunk, random, start, items);
+            }
+            var baseline = Heap();
+            var ids = Enumerable.Range(0, users).Select(static u => "user-" + u).ToArray();
+            var watch = Stopwatch.StartNew();
+            foreach (var chunk in ids.Chunk(200))
+            {
+                await IngestAsync(cluster, chunk, random, start, items);
+            }
+            // Intents are encoded off the request path after events; wait until every user has one.
+            while (withModel && ids.Any(id => cluster.Users.PeekPublished(id, static a => a.Intent.Current) is null))
+            {
+                await Task.Delay(50);
+            }
+            var withIntent = Heap();
+            Console.WriteLine($"{users:N0} users x 50 events ingested{(withModel ? " and encoded" : "")} in {watch.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"memory per resident user (50-event window{(withModel ? ", cached 64-float intent" : ", no model")}): {(withIntent - baseline) / (double)users:N0} bytes");
+            Console.WriteLine($"active actors: {cluster.Users.ActiveCount:N0}; heap {withIntent / 1e6:N0} MB");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static async Task IngestAsync(EmbeddedCluster cluster, string[] users, Random random, DateTimeOffset start, int items)
+    {
+        var events = new List<BehaviourEvent>(users.Length * 50);
+        foreach (var user in users)
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                events.Add(new BehaviourEvent($"{user}-{i}", user, "i" + random.Next(items), BehaviourType.View, start.AddMinutes(i), null));
+            }
+        }
+        await cluster.IngestAsync(events, default);
+    }
+
+    private static long Heap()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    /// <summary>
+    /// Exact top-10 over <paramref name="items"/> generated items split into S shards, with the default filter
+    /// (in stock, not seen): latency of one request at a time (p50, p99), and throughput with 64 requests in flight
+    /// (the shards batch them into matrix products).
+    /// </summary>
+    private static async Task LargeCatalogueAsync(int items, int[] shardCounts)
+    {
+        var watch = Stopwatch.StartNew();
+        var model = new ServingModel(RandomModel(items));
+        var catalogue = new ItemCatalogue(new ItemRegistry());
+        for (var i = 0; i < items; i++)
+        {
+            catalogue.Upsert(new CatalogueItem("i" + i, null, "c" + (i % 100), 10m + i % 50, i % 10 != 0));
+        }
+        Console.WriteLine($"{items:N0} items (64 floats each) generated in {watch.Elapsed.TotalSeconds:F1} s");
+        var random = new Random(5);
+        var queries = Enumerable.Range(0, 256).Select(_ => model.ItemVectors.Row(1 + random.Next(items)).ToArray()).ToArray();
+        var filter = RecommendationFilter.Default.Compile(catalogue, UserSnapshot.Empty);
+        foreach (var shards in shardCounts)
+        {
+            await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards });
+            sharded.Load(model, catalogue.Items);
+            for (var i = 0; i < 20; i++)
+            {
+                await sharded.TopKAsync(new ShardQuery(model, queries[i], 10, filter), default);
+            }
+            var latencies = new List<double>();
+            for (var i = 0; i < 200; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), default);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            latencies.Sort();
+            var concurrent = Stopwatch.StartNew();
+            var done = 0;
+            await Parallel.ForEachAsync(Enumerable.Range(0, 2048), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
+            {
+                await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), ct);
+                Interlocked.Increment(ref done);
+            });
+            Console.WriteLine($"{shards} shard(s): one at a time p50 {latencies[latencies.Count / 2]:F2} ms, p99 {latencies[(int)(latencies.Count * 0.99)]:F2} ms; " +
+                              $"64 in flight {done / concurrent.Elapsed.TotalSeconds:N0} top-10/s");
+        }
+    }
+}
