@@ -41,20 +41,20 @@ rss_after=$(rss)
 echo "server RSS: ${rss_before} kB with the model loaded, ${rss_after} kB after loading the data"
 
 events_load() { # duration: events streamed at a steady rate in the background
-  wrk -t1 -c"$EVENT_CONNECTIONS" -d"$1" -s bench/serving/events.lua "$URL" -- "$KEY" "$EVENT_BATCH" "$EVENT_INTERVAL_MS" > "$LOG/events-$2.txt" 2>&1 &
+  wrk -t1 -c"$EVENT_CONNECTIONS" -d"$1" -s bench/http/events.lua "$URL" -- "$KEY" "$EVENT_BATCH" 31013 "$EVENT_INTERVAL_MS" 23715 > "$LOG/events-$2.txt" 2>&1 &
   events_pid=$!
 }
 events_rate() { awk -v b="$EVENT_BATCH" '/Requests\/sec/ {printf "%.0f", $2 * b}' "$LOG/events-$1.txt"; }
 events_errors() { grep -cE "unexpected status|Non-2xx" "$LOG/events-$1.txt" || true; }
 
 echo "warming up"
-wrk -t2 -c"$CONNECTIONS" -d5s -s bench/serving/recommendations.lua "$URL" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d5s -s bench/http/recommendations.lua "$URL" -- 31013 10 %d >/dev/null
 
 rps=(); p50=(); p99=()
 for run in $(seq 1 "$RUNS"); do
   events_load "$DURATION" "run$run"
   sleep 1 # let the event stream reach its rate before measuring
-  out=$(wrk --latency -t2 -c"$CONNECTIONS" -d"$DURATION" -s bench/serving/recommendations.lua "$URL")
+  out=$(wrk --latency -t2 -c"$CONNECTIONS" -d"$DURATION" -s bench/http/recommendations.lua "$URL" -- 31013 10 %d)
   wait "$events_pid" || true
   r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   a=$(echo "$out" | awk '$1 == "50%" {print $2}')
@@ -69,7 +69,7 @@ echo "GET recommendations median: $(median "${rps[@]}") req/s, p50 $(median $(pr
 
 echo "freshness and parity probes under load"
 events_load 600s probe
-wrk -t2 -c"$CONNECTIONS" -d600s -s bench/serving/recommendations.lua "$URL" > "$LOG/probe-gets.txt" 2>&1 &
+wrk -t2 -c"$CONNECTIONS" -d600s -s bench/http/recommendations.lua "$URL" -- 31013 10 %d > "$LOG/probe-gets.txt" 2>&1 &
 gets=$!
 load_tool probe --url "$URL" --api-key "$KEY" --data "$DATA" --model "$MODEL" --probes "$PROBES" --out "$LOG/freshness.tsv"
 kill -INT $gets "$events_pid" 2>/dev/null || true
@@ -79,7 +79,7 @@ echo "events during the probes: $(events_rate probe)/s"
 if [ -n "$SWAP_MODEL" ]; then
   echo "hot swap under load"
   out_file="$LOG/swap-gets.txt"
-  wrk --latency -t2 -c"$CONNECTIONS" -d20s -s bench/serving/recommendations.lua "$URL" > "$out_file" 2>&1 &
+  wrk --latency -t2 -c"$CONNECTIONS" -d20s -s bench/http/recommendations.lua "$URL" -- 31013 10 %d > "$out_file" 2>&1 &
   swapgets=$!
   sleep 5
   curl -s -X POST "$URL/v1/admin/models" -H "X-Api-Key: $KEY" -H "Content-Type: application/json" \
