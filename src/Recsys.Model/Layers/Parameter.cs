@@ -10,12 +10,12 @@ public sealed class Parameter
 {
     private bool[]? _touched;
     private readonly List<int> _touchedRows = [];
+    private Matrix? _grad;
 
     public Parameter(string name, int rows, int cols, bool sparseRows = false, bool decay = true)
     {
         Name = name;
         Value = new Matrix(rows, cols);
-        Grad = new Matrix(rows, cols);
         SparseRows = sparseRows;
         Decay = decay;
         if (sparseRows)
@@ -25,8 +25,10 @@ public sealed class Parameter
     }
 
     public string Name { get; }
-    public Matrix Value { get; }
-    public Matrix Grad { get; }
+    public Matrix Value { get; private set; }
+
+    /// <summary>Allocated on first use: an encoder that only serves never needs it (and item tables are large).</summary>
+    public Matrix Grad => _grad ??= new Matrix(Value.Rows, Value.Cols);
     public bool SparseRows { get; }
 
     /// <summary>Whether weight decay applies (not to biases and layer-norm gains).</summary>
@@ -46,8 +48,25 @@ public sealed class Parameter
         return Grad.Row(row);
     }
 
+    /// <summary>
+    /// Reads its weights from <paramref name="source"/>'s matrix instead of its own: inference copies of one model
+    /// share one set of weights (read-only while serving), and only their activation buffers are their own.
+    /// </summary>
+    public void ShareValue(Parameter source)
+    {
+        if (source.Value.Rows != Value.Rows || source.Value.Cols != Value.Cols)
+        {
+            throw new ArgumentException($"{Name}: cannot share {source.Value.Rows}×{source.Value.Cols} weights with a {Value.Rows}×{Value.Cols} parameter");
+        }
+        Value = source.Value;
+    }
+
     public void ZeroGrad()
     {
+        if (_grad is null)
+        {
+            return;
+        }
         if (_touched is null)
         {
             Grad.Clear();

@@ -5,7 +5,8 @@ namespace Recsys.Model.Serving;
 
 /// <summary>
 /// A checkpoint loaded for serving: its version, vocabulary and item vectors, read-only once built. Encoders are
-/// not thread-safe (they own activation buffers), so each inference worker gets its own copy of the weights.
+/// not thread-safe (they own activation buffers), so each inference worker gets its own encoder; the weights are
+/// shared, not copied (a million-item table is 256 MB).
 /// </summary>
 public sealed class ServingModel
 {
@@ -46,13 +47,13 @@ public sealed class ServingModel
     /// <summary>The model index of an external item id; 0 (the unknown item) when the model never saw it.</summary>
     public int IndexOf(string itemId) => _indexById.GetValueOrDefault(itemId);
 
-    /// <summary>An encoder with its own buffers and a copy of the weights, for one worker thread.</summary>
+    /// <summary>An encoder with its own buffers over the model's shared weights, for one worker thread.</summary>
     public SequenceEncoder CreateEncoder()
     {
         var encoder = new SequenceEncoder(Config with { Dropout = 0 });
         foreach (var (target, source) in encoder.Parameters.Zip(_checkpoint.Model.Parameters))
         {
-            source.Value.Span.CopyTo(target.Value.Span);
+            target.ShareValue(source);
         }
         return encoder;
     }
