@@ -137,31 +137,39 @@ internal static class Figures
         var random = new Random(5);
         var queries = Enumerable.Range(0, 256).Select(_ => model.ItemVectors.Row(1 + random.Next(items)).ToArray()).ToArray();
         var filter = RecommendationFilter.Default.Compile(catalogue, UserSnapshot.Empty);
+        int[][]? reference = null;
         foreach (var shards in shardCounts)
         {
-            await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards });
-            sharded.Load(model, catalogue.Items);
-            for (var i = 0; i < 20; i++)
+            foreach (var precision in new[] { VectorPrecision.Full, VectorPrecision.Reduced })
             {
-                await sharded.TopKAsync(new ShardQuery(model, queries[i], 10, filter), default);
+                await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards, Precision = precision });
+                sharded.Load(model, catalogue.Items);
+                var answers = new int[queries.Length][];
+                for (var i = 0; i < queries.Length; i++)
+                {
+                    answers[i] = [.. (await sharded.TopKAsync(new ShardQuery(model, queries[i], 10, filter), default)).Select(static h => h.ItemIndex)];
+                }
+                reference ??= answers; // the first run (full precision) is the reference for every other
+                var same = answers.Zip(reference).Count(static p => p.First.SequenceEqual(p.Second));
+                var latencies = new List<double>();
+                for (var i = 0; i < 200; i++)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), default);
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                latencies.Sort();
+                var concurrent = Stopwatch.StartNew();
+                var done = 0;
+                await Parallel.ForEachAsync(Enumerable.Range(0, 2048), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
+                {
+                    await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), ct);
+                    Interlocked.Increment(ref done);
+                });
+                Console.WriteLine($"{shards} shard(s), {precision} precision: one at a time p50 {latencies[latencies.Count / 2]:F2} ms, " +
+                                  $"p99 {latencies[(int)(latencies.Count * 0.99)]:F2} ms; 64 in flight {done / concurrent.Elapsed.TotalSeconds:N0} top-10/s; " +
+                                  $"top-10 identical to full precision for {same}/{queries.Length} queries");
             }
-            var latencies = new List<double>();
-            for (var i = 0; i < 200; i++)
-            {
-                var started = Stopwatch.GetTimestamp();
-                await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), default);
-                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
-            latencies.Sort();
-            var concurrent = Stopwatch.StartNew();
-            var done = 0;
-            await Parallel.ForEachAsync(Enumerable.Range(0, 2048), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
-            {
-                await sharded.TopKAsync(new ShardQuery(model, queries[i % queries.Length], 10, filter), ct);
-                Interlocked.Increment(ref done);
-            });
-            Console.WriteLine($"{shards} shard(s): one at a time p50 {latencies[latencies.Count / 2]:F2} ms, p99 {latencies[(int)(latencies.Count * 0.99)]:F2} ms; " +
-                              $"64 in flight {done / concurrent.Elapsed.TotalSeconds:N0} top-10/s");
         }
     }
 }

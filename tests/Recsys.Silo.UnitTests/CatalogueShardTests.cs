@@ -42,16 +42,21 @@ public class CatalogueShardTests
         return state.Snapshot();
     }
 
+    /// <summary>An item vector as the shard stores it: reduced precision rounds each weight to the nearest 16-bit float.</summary>
+    private static float[] Stored(ReadOnlySpan<float> row, VectorPrecision precision) =>
+        precision == VectorPrecision.Full ? row.ToArray() : [.. row.ToArray().Select(static w => (float)(Half)w)];
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    [InlineData(5)]
-    public async Task Fanned_out_top_k_with_filters_equals_a_brute_force_scan(int shards)
+    [InlineData(1, VectorPrecision.Full)]
+    [InlineData(3, VectorPrecision.Full)]
+    [InlineData(5, VectorPrecision.Full)]
+    [InlineData(3, VectorPrecision.Reduced)]
+    public async Task Fanned_out_top_k_with_filters_equals_a_brute_force_scan(int shards, VectorPrecision precision)
     {
         const int items = 2_000;
         var model = RandomModel(items);
         var catalogue = Catalogue(items);
-        await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards });
+        await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards, Precision = precision });
         sharded.Load(model, catalogue.Items);
         Assert.Equal(items, sharded.Shards.Sum(s => s.ItemCount(model)));
         var user = UserWhoSaw(catalogue, 1, 2, 3, 10, 11);
@@ -69,7 +74,7 @@ public class CatalogueShardTests
             var served = await sharded.TopKAsync(new ShardQuery(model, vector, 25, compiled, ExcludeItem: catalogue.Items.GetOrAdd("item-5")), CancellationToken.None);
 
             var oracle = Enumerable.Range(1, items)
-                .Select(i => (Index: catalogue.Items.GetOrAdd(model.ItemIds[i]), Score: Dot(vector, model.ItemVectors.Row(i))))
+                .Select(i => (Index: catalogue.Items.GetOrAdd(model.ItemIds[i]), Score: Dot(vector, Stored(model.ItemVectors.Row(i), precision))))
                 .Where(x => x.Index != catalogue.Items.GetOrAdd("item-5") && compiled.Accept(x.Index) is not null)
                 .OrderByDescending(x => x.Score).Take(25).ToArray();
             Assert.Equal(oracle.Select(x => x.Index), served.Select(h => h.ItemIndex));

@@ -23,15 +23,47 @@ public sealed record CatalogueShardOptions
 
     /// <summary>Batching of concurrent requests per shard: one matrix product for many users.</summary>
     public MicroBatcherOptions Batching { get; init; } = new() { MaxBatchSize = 64, MaxDelay = TimeSpan.Zero };
+
+    /// <summary>
+    /// Reduced stores item vectors in 16-bit floats (half the memory and memory traffic) and widens each block
+    /// before the matrix product; Full keeps them as trained. See bench/README.md for which is faster here.
+    /// </summary>
+    public VectorPrecision Precision { get; init; } = VectorPrecision.Full;
 }
 
-/// <summary>One shard's rows of a model's item table, with the catalogue index of each row.</summary>
-internal sealed class ShardSlice(ServingModel model, int[] catalogueIndexes, float[] vectors)
+public enum VectorPrecision
+{
+    /// <summary>32-bit floats, as trained.</summary>
+    Full,
+    /// <summary>16-bit floats.</summary>
+    Reduced,
+}
+
+/// <summary>One shard's rows of a model's item table (single or half precision), with the catalogue index of each row.</summary>
+internal sealed class ShardSlice(ServingModel model, int[] catalogueIndexes, float[]? vectors, Half[]? halfVectors)
 {
     public ServingModel Model { get; } = model;
     public int[] CatalogueIndexes { get; } = catalogueIndexes;
-    public float[] Vectors { get; } = vectors;
+    public float[]? Vectors { get; } = vectors;
+    public Half[]? HalfVectors { get; } = halfVectors;
     public int Count => CatalogueIndexes.Length;
+
+    /// <summary>Rows [start, start + rows) as single floats: the stored ones, or widened into <paramref name="scratch"/>.</summary>
+    public ReadOnlySpan<float> Block(int start, int rows, ref float[] scratch)
+    {
+        var dim = Model.Dim;
+        if (Vectors is not null)
+        {
+            return Vectors.AsSpan(start * dim, rows * dim);
+        }
+        if (scratch.Length < rows * dim)
+        {
+            scratch = new float[rows * dim];
+        }
+        var block = scratch.AsSpan(0, rows * dim);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(HalfVectors.AsSpan(start * dim, rows * dim), block);
+        return block;
+    }
 }
 
 /// <summary>
@@ -78,6 +110,7 @@ public sealed class CatalogueShard : IAsyncDisposable
     {
         private float[] _queries = [];
         private float[] _scores = [];
+        private float[] _widened = [];
 
         public void Handle(IReadOnlyList<ShardQuery> queries, ShardHit[][] results)
         {
@@ -116,7 +149,7 @@ public sealed class CatalogueShard : IAsyncDisposable
             {
                 var block = Math.Min(BlockRows, slice.Count - start);
                 Gemm.Default.Multiply(false, true, rows, block, dim, 1f, _queries.AsSpan(0, rows * dim), dim,
-                    slice.Vectors.AsSpan(start * dim, block * dim), dim, 0f, _scores.AsSpan(0, rows * block), block);
+                    slice.Block(start, block, ref _widened), dim, 0f, _scores.AsSpan(0, rows * block), block);
                 for (var r = 0; r < rows; r++)
                 {
                     var query = queries[group[r]];
@@ -226,10 +259,12 @@ public sealed class TopK(int k)
 public sealed class ShardedCatalogue : IAsyncDisposable
 {
     private readonly CatalogueShard[] _shards;
+    private readonly VectorPrecision _precision;
 
     public ShardedCatalogue(CatalogueShardOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Shards, 1);
+        _precision = options.Precision;
         _shards = Enumerable.Range(0, options.Shards).Select(_ => new CatalogueShard(options.Batching)).ToArray();
     }
 
@@ -256,13 +291,21 @@ public sealed class ShardedCatalogue : IAsyncDisposable
         {
             var rows = members[s];
             var indexes = new int[rows.Count];
-            var vectors = new float[rows.Count * dim];
+            var vectors = _precision == VectorPrecision.Full ? new float[rows.Count * dim] : null;
+            var halfVectors = _precision == VectorPrecision.Reduced ? new Half[rows.Count * dim] : null;
             for (var r = 0; r < rows.Count; r++)
             {
                 indexes[r] = items.GetOrAdd(model.ItemIds[rows[r]]);
-                table.Row(rows[r]).CopyTo(vectors.AsSpan(r * dim, dim));
+                if (vectors is not null)
+                {
+                    table.Row(rows[r]).CopyTo(vectors.AsSpan(r * dim, dim));
+                }
+                else
+                {
+                    System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(table.Row(rows[r]), halfVectors.AsSpan(r * dim, dim));
+                }
             }
-            _shards[s].Add(new ShardSlice(model, indexes, vectors));
+            _shards[s].Add(new ShardSlice(model, indexes, vectors, halfVectors));
         }
     }
 
