@@ -33,7 +33,7 @@ internal static class TrainCommand
         var validation = new Option<EvaluationProtocol>("--validation") { Description = "Validation protocol: Full, Sampled or All (see eval --help).", DefaultValueFactory = _ => defaults.ValidationProtocol };
         var refit = new Option<bool>("--refit")
         {
-            Description = "After early stopping, retrain for the chosen number of epochs with the validation targets too (test targets stay held out).",
+            Description = "After early stopping, retrain for the chosen number of epochs with the validation targets too (test targets stay held out). On by default (--refit false skips it and halves the time).",
             DefaultValueFactory = _ => defaults.Refit,
         };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, dropout and sampling.", DefaultValueFactory = _ => shape.Seed };

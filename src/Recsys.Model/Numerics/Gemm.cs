@@ -96,14 +96,26 @@ public sealed unsafe class OpenBlasGemm : IGemm
     private const int Trans = 112;
 
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> _sgemm;
+    private readonly delegate* unmanaged<int, void> _setThreads;
 
     private OpenBlasGemm(nint sgemm, nint setThreads)
     {
         _sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm;
-        if (setThreads != 0)
+        _setThreads = (delegate* unmanaged<int, void>)setThreads;
+        // As many threads as cores we may use; OpenBLAS would otherwise also count the other processes' cores.
+        UseThreads(Environment.ProcessorCount);
+    }
+
+    /// <summary>
+    /// Threads OpenBLAS splits one product over (process-wide). Training wants all cores in each product; a server
+    /// that already runs many products side by side wants 1, or OpenBLAS's spinning threads fight its own.
+    /// </summary>
+    public void UseThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (_setThreads != null)
         {
-            // As many threads as cores we may use; OpenBLAS would otherwise also count the other processes' cores.
-            ((delegate* unmanaged<int, void>)setThreads)(Environment.ProcessorCount);
+            _setThreads(threads);
         }
     }
 

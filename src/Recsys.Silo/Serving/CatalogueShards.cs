@@ -1,3 +1,4 @@
+using System.Numerics;
 using Recsys.Actors;
 using Recsys.Domain;
 using Recsys.Domain.Catalogue;
@@ -72,7 +73,10 @@ internal sealed class ShardSlice(ServingModel model, int[] catalogueIndexes, flo
 /// </summary>
 public sealed class CatalogueShard : IAsyncDisposable
 {
-    private const int BlockRows = 8192; // scores for a batch × block stay in cache-friendly scratch
+    // Items scored per matrix product: the batch × block of scores (written by the product, then scanned) should
+    // stay in the core's L2 cache, so big batches take smaller blocks.
+    private const int ScoreScratchFloats = 64 * 1024;
+    private const int MaxBlockRows = 8192;
     private readonly MicroBatcher<ShardQuery, ShardHit[]> _batcher;
     private volatile ShardSlice[] _slices = [];
 
@@ -134,9 +138,10 @@ public sealed class CatalogueShard : IAsyncDisposable
             {
                 _queries = new float[rows * dim];
             }
-            if (_scores.Length < rows * BlockRows)
+            var blockRows = Math.Clamp(ScoreScratchFloats / rows, 256, MaxBlockRows);
+            if (_scores.Length < rows * blockRows)
             {
-                _scores = new float[rows * BlockRows];
+                _scores = new float[rows * blockRows];
             }
             var heaps = new TopK[rows];
             for (var r = 0; r < rows; r++)
@@ -145,9 +150,9 @@ public sealed class CatalogueShard : IAsyncDisposable
                 query.Vector.AsSpan(0, dim).CopyTo(_queries.AsSpan(r * dim, dim));
                 heaps[r] = new TopK(query.Count);
             }
-            for (var start = 0; start < slice.Count; start += BlockRows)
+            for (var start = 0; start < slice.Count; start += blockRows)
             {
-                var block = Math.Min(BlockRows, slice.Count - start);
+                var block = Math.Min(blockRows, slice.Count - start);
                 Gemm.Default.Multiply(false, true, rows, block, dim, 1f, _queries.AsSpan(0, rows * dim), dim,
                     slice.Block(start, block, ref _widened), dim, 0f, _scores.AsSpan(0, rows * block), block);
                 for (var r = 0; r < rows; r++)
@@ -159,25 +164,41 @@ public sealed class CatalogueShard : IAsyncDisposable
                     }
                     var heap = heaps[r];
                     var scores = _scores.AsSpan(r * block, block);
-                    for (var j = 0; j < block; j++)
+                    // The threshold test first, a vector of scores at a time: most items lose to the current k-th
+                    // best, so whole vectors are skipped before any per-item work or filter runs.
+                    var width = Vector<float>.Count;
+                    var j = 0;
+                    for (; j <= block - width; j += width)
                     {
-                        // The threshold test first: most items lose to the current k-th best before any filter runs.
-                        if (!heap.WouldAccept(scores[j]))
+                        if (Vector.GreaterThanAny(new Vector<float>(scores.Slice(j, width)), new Vector<float>(heap.Threshold)))
                         {
-                            continue;
+                            Consider(slice, query, heap, scores, start, j, j + width);
                         }
-                        var item = slice.CatalogueIndexes[start + j];
-                        if (item == query.ExcludeItem || query.Filter.Accept(item) is null)
-                        {
-                            continue;
-                        }
-                        heap.Add(item, scores[j]);
                     }
+                    Consider(slice, query, heap, scores, start, j, block);
                 }
             }
             for (var r = 0; r < rows; r++)
             {
                 results[group[r]] = heaps[r].ToSortedArray();
+            }
+        }
+
+        /// <summary>Offers items [from, to) of a block to the heap: the threshold test, then the exclusions and the filter.</summary>
+        private static void Consider(ShardSlice slice, ShardQuery query, TopK heap, ReadOnlySpan<float> scores, int start, int from, int to)
+        {
+            for (var j = from; j < to; j++)
+            {
+                if (!heap.WouldAccept(scores[j]))
+                {
+                    continue;
+                }
+                var item = slice.CatalogueIndexes[start + j];
+                if (item == query.ExcludeItem || query.Filter.Accept(item) is null)
+                {
+                    continue;
+                }
+                heap.Add(item, scores[j]);
             }
         }
     }
@@ -190,6 +211,9 @@ public sealed class TopK(int k)
     private int _count;
 
     public bool WouldAccept(float score) => _heap.Length > 0 && (_count < _heap.Length || score > _heap[0].Score);
+
+    /// <summary>A score must beat this to get in: the k-th best once full; below every score until then.</summary>
+    public float Threshold => _heap.Length == 0 ? float.PositiveInfinity : _count < _heap.Length ? float.NegativeInfinity : _heap[0].Score;
 
     public void Add(int item, float score)
     {
@@ -260,6 +284,8 @@ public sealed class ShardedCatalogue : IAsyncDisposable
 {
     private readonly CatalogueShard[] _shards;
     private readonly VectorPrecision _precision;
+    // Per loaded model, its row of each catalogue index (0: unknown to the model); replaced whole on load/unload.
+    private volatile Dictionary<ServingModel, int[]> _rows = [];
 
     public ShardedCatalogue(CatalogueShardOptions options)
     {
@@ -269,6 +295,10 @@ public sealed class ShardedCatalogue : IAsyncDisposable
     }
 
     public IReadOnlyList<CatalogueShard> Shards => _shards;
+
+    /// <summary>The model's row for a catalogue item (0 when the model does not know it), without hashing its id.</summary>
+    public int RowOf(ServingModel model, int catalogueIndex) =>
+        _rows.TryGetValue(model, out var rows) && (uint)catalogueIndex < (uint)rows.Length ? rows[catalogueIndex] : 0;
 
     /// <summary>The shard an item lives in: a stable hash of its external id, the same in every process.</summary>
     public int ShardOf(string itemId) => (int)(Identifier.StableHash64(itemId) % (ulong)_shards.Length);
@@ -307,10 +337,19 @@ public sealed class ShardedCatalogue : IAsyncDisposable
             }
             _shards[s].Add(new ShardSlice(model, indexes, vectors, halfVectors));
         }
+        var rowsByCatalogueIndex = new int[items.Count];
+        for (var row = 1; row < model.ItemIds.Count; row++)
+        {
+            rowsByCatalogueIndex[items.GetOrAdd(model.ItemIds[row])] = row;
+        }
+        _rows = new Dictionary<ServingModel, int[]>(_rows) { [model] = rowsByCatalogueIndex };
     }
 
     public void Unload(ServingModel model)
     {
+        var rows = new Dictionary<ServingModel, int[]>(_rows);
+        rows.Remove(model);
+        _rows = rows;
         foreach (var shard in _shards)
         {
             shard.Remove(model);

@@ -5,6 +5,7 @@ using Recsys.Domain;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
+using Recsys.Model.Numerics;
 using Recsys.Model.Serving;
 
 namespace Recsys.Silo.Serving;
@@ -31,6 +32,13 @@ public sealed record ModelServingOptions
 
     /// <summary>How many of the user's latest events are candidates for "because you ..." reasons.</summary>
     public int ReasonWindow { get; init; } = 20;
+
+    /// <summary>
+    /// Threads OpenBLAS may use inside one matrix product. The silo already runs shards, inference workers and
+    /// requests side by side, and OpenBLAS threads that spin between products took half the CPU under load
+    /// (bench/README.md), so 1.
+    /// </summary>
+    public int MatrixThreads { get; init; } = 1;
 }
 
 public enum ModelRole
@@ -69,6 +77,7 @@ public sealed class ModelServing : IAsyncDisposable
     {
         _catalogue = catalogue;
         Options = options;
+        (Gemm.Default as OpenBlasGemm)?.UseThreads(options.MatrixThreads);
         Encoder = new IntentEncoder(catalogue.Items, backendFactory ?? (() => new CpuEncoderBackend()), options.Inference);
         Shards = new ShardedCatalogue(options.Catalogue);
     }
@@ -276,7 +285,7 @@ public sealed class ModelServing : IAsyncDisposable
             var recent = user.Recent;
             for (var i = recent.Count - 1; i >= 0 && i >= recent.Count - Options.ReasonWindow; i--)
             {
-                if (model.IndexOf(_catalogue.Items.GetId(recent[i].ItemIndex)) is var row and > 0)
+                if (Shards.RowOf(model, recent[i].ItemIndex) is var row and > 0)
                 {
                     sources.Add((row, recent[i]));
                 }
@@ -291,7 +300,7 @@ public sealed class ModelServing : IAsyncDisposable
                 continue;
             }
             var itemReason = reason;
-            var target = model.ItemVectors.Row(model.IndexOf(entry.Item.ItemId));
+            var target = model.ItemVectors.Row(Shards.RowOf(model, hit.ItemIndex));
             var bestSimilarity = float.NegativeInfinity;
             foreach (var (row, source) in sources)
             {
