@@ -5,6 +5,7 @@ using Recsys.Domain.Events;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
 using Recsys.Model;
+using Recsys.Model.Numerics;
 using Recsys.Model.Serving;
 using Recsys.Model.Training;
 using Recsys.Silo;
@@ -29,10 +30,12 @@ internal static class Figures
                 await MemoryPerUserAsync(users, withModel: true);
                 return 0;
             case "catalogue":
+                // Matrix threads as the silo uses them (ModelServingOptions.MatrixThreads) unless told otherwise.
+                (Gemm.Default as OpenBlasGemm)?.UseThreads(args.Length > 3 ? int.Parse(args[3]) : new ModelServingOptions().MatrixThreads);
                 await LargeCatalogueAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : [1, 2, 4]);
                 return 0;
             default:
-                Console.Error.WriteLine("figures: memory [users] | catalogue [items] [shards,shards,...]");
+                Console.Error.WriteLine("figures: memory [users] | catalogue [items] [shards,shards,...] [matrix-threads]");
                 return 1;
         }
     }

@@ -25,8 +25,16 @@ public sealed record ModelServingOptions
     /// <summary>How long a recommendation waits for a pending re-encode before it uses the previous intent.</summary>
     public TimeSpan IntentBudget { get; init; } = TimeSpan.FromMilliseconds(25);
 
-    /// <summary>Micro-batching of encodes: a batch per forward pass.</summary>
-    public MicroBatcherOptions Inference { get; init; } = new() { MaxBatchSize = 128, MaxDelay = TimeSpan.FromMilliseconds(1) };
+    /// <summary>
+    /// Micro-batching of encodes: a batch per forward pass, one inference worker per core (each with its own
+    /// activation buffers over shared weights): with one, bursts of events queued behind each other's batches.
+    /// </summary>
+    public MicroBatcherOptions Inference { get; init; } = new()
+    {
+        MaxBatchSize = 128,
+        MaxDelay = TimeSpan.FromMilliseconds(1),
+        Workers = Environment.ProcessorCount,
+    };
 
     public CatalogueShardOptions Catalogue { get; init; } = new();
 
