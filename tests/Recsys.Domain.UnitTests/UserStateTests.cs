@@ -73,9 +73,32 @@ public class UserStateTests
             Assert.All(items, item => Assert.True(snapshot.HasSeen(_items.GetOrAdd(item))));
         }
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"i{i}"), snapshots[3].Items); // taken after the 10th event
-        // The dedup ring (default: as many ids as the window) kept the latest 20 ids through its growth and wrap.
-        Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", "x", minute: 50, id: "e25")));
+        // The dedup ring (default: as many ids as the window) kept exactly the latest 20 ids through its growth and wrap.
+        for (var i = 25; i < 45; i++)
+        {
+            Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", "x", minute: 50, id: $"e{i}")));
+        }
         Assert.Equal(ApplyOutcome.Applied, Apply(state, TestData.Event("u", "x", minute: 50, id: "e24")));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(40)]
+    [InlineData(200)]
+    public void Every_event_within_the_horizon_is_a_duplicate_however_many_came_before(int events)
+    {
+        var state = new UserState("u", new UserStateOptions { WindowCapacity = 200 });
+        for (var i = 0; i < events; i++)
+        {
+            Assert.Equal(ApplyOutcome.Applied, Apply(state, TestData.Event("u", $"i{i}", minute: i, id: $"e{i}")));
+        }
+        for (var i = 0; i < events; i++)
+        {
+            Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", $"i{i}", minute: i, id: $"e{i}")));
+        }
+        Assert.Equal(events, state.EventCount);
     }
 
     [Fact]

@@ -52,7 +52,9 @@ public sealed class NeuralServingFixture : IAsyncLifetime
     /// <summary>A server with the v1 model loaded (plus <paramref name="settings"/>) and the model's items in its catalogue.</summary>
     public async Task<RecsysServer> StartServerAsync(params string[] settings)
     {
-        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + CheckpointPath, .. settings]);
+        // A generous intent budget: these tests check what the model answers, so a first encode slowed by parallel
+        // tests must be waited for rather than answered by the fallback.
+        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + CheckpointPath, "Recsys:Silo:Model:IntentBudget=00:00:10", .. settings]);
         await server.PostItemsAsync(Enumerable.Range(0, Items).Select(i => Json.Item($"item-{i}")).ToArray());
         return server;
     }

@@ -159,6 +159,7 @@ public sealed class UserState
         {
             // Still growing, so the ring has not wrapped yet: the keys are in order and the next slot is the end.
             Array.Resize(ref _recentEventKeys, Math.Min(_options.EffectiveDedupHorizon, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length)));
+            _eventKeyNext = _eventKeyCount;
         }
         _recentEventKeys[_eventKeyNext] = key;
         _eventKeyNext = (_eventKeyNext + 1) % _recentEventKeys.Length;
