@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Recsys.Contracts;
 using Recsys.Model;
-using Recsys.Model.Numerics;
 using Recsys.Model.Training;
 
 namespace Recsys.ServingLoad;
@@ -188,18 +187,13 @@ internal static class LoadTool
         }
     }
 
-    /// <summary>What <c>eval</c> computes: the checkpoint's scores for the history, seen items excluded, best 10.</summary>
+    /// <summary>What <c>eval</c> and <c>recommend</c> compute: the checkpoint's best 10 for the history, seen items excluded.</summary>
     private static string[] OfflineTop10(ModelRanker ranker, ModelCheckpoint checkpoint, Dictionary<string, int> vocabulary, string user, string[] items)
     {
         var indexes = items.Select(id => vocabulary.GetValueOrDefault(id)).ToArray();
         var times = Enumerable.Range(0, items.Length).Select(i => HistoryStart.AddMinutes(i).ToUnixTimeSeconds()).ToArray();
         var sequence = new UserSequence(user, indexes, new byte[items.Length], times, []);
-        var scores = new Matrix(1, checkpoint.ItemIds.Count);
-        ranker.Score([sequence], [indexes.Length], scores);
-        var row = scores.Row(0).ToArray();
-        var seen = indexes.ToHashSet();
-        return Enumerable.Range(1, checkpoint.ItemIds.Count - 1).Where(i => !seen.Contains(i))
-            .OrderByDescending(i => row[i]).Take(10).Select(i => checkpoint.ItemIds[i]).ToArray();
+        return [.. ranker.TopUnseen([sequence], 10)[0].Select(hit => checkpoint.ItemIds[hit.Item])];
     }
 
     private static double Percentile(List<double> values, double percentile)

@@ -27,19 +27,35 @@ public class IntentSlotTests
         }
     }
 
+    /// <summary>One user's state and intent slot, a random model, and inference workers over the gated backend.</summary>
+    private sealed class User : IAsyncDisposable
+    {
+        private static readonly DateTimeOffset Start = DateTimeOffset.UnixEpoch.AddDays(20_000);
+        private readonly ItemCatalogue _catalogue = new(new ItemRegistry());
+
+        public User() => Encoder = new IntentEncoder(_catalogue.Items, () => new GatedBackend(), new MicroBatcherOptions { MaxDelay = TimeSpan.Zero });
+
+        public ServingModel Model { get; } = CatalogueShardTests.RandomModel(50);
+        public IntentEncoder Encoder { get; }
+        public IntentSlot Slot { get; } = new();
+        public UserState State { get; } = new("u", new UserStateOptions());
+
+        /// <summary>Applies a view of item-<paramref name="item"/>, <paramref name="item"/> minutes after the start.</summary>
+        public void View(int item) =>
+            State.Apply(new BehaviourEvent($"e{item}", "u", $"item-{item}", BehaviourType.View, Start.AddMinutes(item), null), _catalogue.Items.GetOrAdd($"item-{item}"));
+
+        public ValueTask DisposeAsync() => Encoder.DisposeAsync();
+    }
+
     [Fact]
     public async Task A_burst_of_events_costs_at_most_two_encodes_and_the_last_reflects_every_event()
     {
-        var model = CatalogueShardTests.RandomModel(50);
-        var catalogue = new ItemCatalogue(new ItemRegistry());
-        await using var encoder = new IntentEncoder(catalogue.Items, () => new GatedBackend(), new MicroBatcherOptions { MaxDelay = TimeSpan.Zero });
-        var slot = new IntentSlot();
-        var state = new UserState("u", new UserStateOptions());
-        var time = DateTimeOffset.UnixEpoch.AddDays(20_000);
+        await using var user = new User();
+        var (model, encoder, slot, state) = (user.Model, user.Encoder, user.Slot, user.State);
         GatedBackend.Gate.Reset();
         for (var i = 0; i < 20; i++)
         {
-            state.Apply(new BehaviourEvent($"e{i}", "u", $"item-{i}", BehaviourType.View, time.AddMinutes(i), null), catalogue.Items.GetOrAdd($"item-{i}"));
+            user.View(i);
             slot.Update(state.Snapshot(), model, encoder); // as the actor does after each turn
         }
         GatedBackend.Gate.Set();
@@ -59,18 +75,14 @@ public class IntentSlotTests
     [Fact]
     public async Task A_reader_waits_at_most_its_budget_and_then_takes_the_previous_intent()
     {
-        var model = CatalogueShardTests.RandomModel(50);
-        var catalogue = new ItemCatalogue(new ItemRegistry());
-        await using var encoder = new IntentEncoder(catalogue.Items, () => new GatedBackend(), new MicroBatcherOptions { MaxDelay = TimeSpan.Zero });
-        var slot = new IntentSlot();
-        var state = new UserState("u", new UserStateOptions());
-        var time = DateTimeOffset.UnixEpoch.AddDays(20_000);
-        state.Apply(new BehaviourEvent("e1", "u", "item-1", BehaviourType.View, time, null), catalogue.Items.GetOrAdd("item-1"));
+        await using var user = new User();
+        var (model, encoder, slot, state) = (user.Model, user.Encoder, user.Slot, user.State);
+        user.View(1);
         var first = await slot.GetAsync(state.Snapshot(), model, encoder, TimeSpan.FromSeconds(30), CancellationToken.None);
         Assert.Equal(1, first!.StateVersion);
 
         GatedBackend.Gate.Reset();
-        state.Apply(new BehaviourEvent("e2", "u", "item-2", BehaviourType.View, time.AddMinutes(1), null), catalogue.Items.GetOrAdd("item-2"));
+        user.View(2);
         var stale = await slot.GetAsync(state.Snapshot(), model, encoder, TimeSpan.FromMilliseconds(20), CancellationToken.None);
         Assert.Same(first, stale);
         GatedBackend.Gate.Set();

@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Numerics.Tensors;
 using System.Text.Json.Nodes;
 using Recsys.Model;
-using Recsys.Model.Numerics;
 using Recsys.Model.Training;
 
 namespace Recsys.Cli.Commands;
@@ -30,22 +28,13 @@ internal static class RecommendCommand
                 var interactions = DataImport.Read(parse.GetValue(data)!.FullName, parse.GetValue(format)).Remap(checkpoint.ItemIds);
                 var count = parse.GetValue(k);
                 var selected = interactions.Users.Take(parse.GetValue(users)).ToList();
-                var scores = new Matrix(selected.Count, interactions.ItemCount);
-                new ModelRanker(checkpoint.Model).Score(selected, selected.Select(static u => u.Items.Length).ToList(), scores);
+                var top = new ModelRanker(checkpoint.Model).TopUnseen(selected, count);
                 for (var u = 0; u < selected.Count; u++)
                 {
-                    var row = scores.Row(u);
-                    row[0] = float.NegativeInfinity;
-                    foreach (var seen in selected[u].Items)
-                    {
-                        row[seen] = float.NegativeInfinity;
-                    }
                     var items = new JsonArray();
-                    for (var i = 0; i < count; i++)
+                    foreach (var (item, score) in top[u])
                     {
-                        var best = TensorPrimitives.IndexOfMax(row);
-                        items.Add(new JsonObject { ["itemId"] = checkpoint.ItemIds[best], ["score"] = row[best] });
-                        row[best] = float.NegativeInfinity;
+                        items.Add(new JsonObject { ["itemId"] = checkpoint.ItemIds[item], ["score"] = score });
                     }
                     parse.InvocationConfiguration.Output.WriteLine(new JsonObject { ["userId"] = selected[u].UserId, ["items"] = items }.ToJsonString());
                 }

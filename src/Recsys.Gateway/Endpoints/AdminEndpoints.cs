@@ -69,7 +69,7 @@ public static class AdminEndpoints
         }
         if (request.Value is null)
         {
-            return Problems.BadRequest("Invalid request", $"the body is not a JSON object of path, role and share: {request.Error}");
+            return Problems.BadRequest("Invalid request", $"the body is not a JSON object of path, role and share: {request.Error ?? "it is null"}");
         }
         var (path, role, share, errors) = Validate(request.Value);
         if (errors.Count > 0)
@@ -113,7 +113,7 @@ public static class AdminEndpoints
         try
         {
             var reader = new Utf8JsonReader(body);
-            return (JsonSerializer.Deserialize(ref reader, ApiJsonContext.Default.ModelLoadRequest), "null");
+            return (JsonSerializer.Deserialize(ref reader, ApiJsonContext.Default.ModelLoadRequest), null);
         }
         catch (JsonException ex)
         {

@@ -212,6 +212,35 @@ public sealed class ModelRanker(SequenceEncoder encoder) : IRanker
         var items = encoder.ItemEmbeddings.Value;
         encoder.Gemm.Multiply(false, true, users.Count, items.Rows, config.Dim, 1f, last.Span, config.Dim, items.Span, config.Dim, 0f, scores.Span, items.Rows);
     }
+
+    /// <summary>
+    /// Each user's best <paramref name="k"/> items over their whole history, the items they already have excluded:
+    /// the offline answer that served recommendations are compared with. Ties go to the lower item index.
+    /// </summary>
+    public (int Item, float Score)[][] TopUnseen(IReadOnlyList<UserSequence> users, int k)
+    {
+        var scores = new Matrix(users.Count, encoder.ItemEmbeddings.Value.Rows);
+        Score(users, users.Select(static u => u.Items.Length).ToList(), scores);
+        var result = new (int Item, float Score)[users.Count][];
+        for (var u = 0; u < users.Count; u++)
+        {
+            var row = scores.Row(u);
+            row[0] = float.NegativeInfinity;
+            foreach (var seen in users[u].Items)
+            {
+                row[seen] = float.NegativeInfinity;
+            }
+            var best = new (int Item, float Score)[Math.Min(k, row.Length - 1)];
+            for (var i = 0; i < best.Length; i++)
+            {
+                var item = TensorPrimitives.IndexOfMax(row);
+                best[i] = (item, row[item]);
+                row[item] = float.NegativeInfinity;
+            }
+            result[u] = best;
+        }
+        return result;
+    }
 }
 
 /// <summary>Most popular items in the training part, the same for everyone.</summary>

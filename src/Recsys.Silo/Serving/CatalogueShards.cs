@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Recsys.Actors;
 using Recsys.Domain;
 using Recsys.Domain.Catalogue;
@@ -62,7 +63,7 @@ internal sealed class ShardSlice(ServingModel model, int[] catalogueIndexes, flo
             scratch = new float[rows * dim];
         }
         var block = scratch.AsSpan(0, rows * dim);
-        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(HalfVectors.AsSpan(start * dim, rows * dim), block);
+        TensorPrimitives.ConvertToSingle(HalfVectors.AsSpan(start * dim, rows * dim), block);
         return block;
     }
 }
@@ -312,9 +313,17 @@ public sealed class ShardedCatalogue : IAsyncDisposable
         {
             members[s] = [];
         }
-        for (var i = 1; i < model.ItemIds.Count; i++)
+        // Each model row's catalogue index, registered once; the reverse map serves lookups by catalogue index.
+        var catalogueIndexOfRow = new int[model.ItemIds.Count];
+        for (var row = 1; row < model.ItemIds.Count; row++)
         {
-            members[ShardOf(model.ItemIds[i])].Add(i);
+            catalogueIndexOfRow[row] = items.GetOrAdd(model.ItemIds[row]);
+            members[ShardOf(model.ItemIds[row])].Add(row);
+        }
+        var rowsByCatalogueIndex = new int[items.Count];
+        for (var row = 1; row < catalogueIndexOfRow.Length; row++)
+        {
+            rowsByCatalogueIndex[catalogueIndexOfRow[row]] = row;
         }
         var table = model.ItemVectors;
         for (var s = 0; s < _shards.Length; s++)
@@ -325,22 +334,17 @@ public sealed class ShardedCatalogue : IAsyncDisposable
             var halfVectors = _precision == VectorPrecision.Reduced ? new Half[rows.Count * dim] : null;
             for (var r = 0; r < rows.Count; r++)
             {
-                indexes[r] = items.GetOrAdd(model.ItemIds[rows[r]]);
+                indexes[r] = catalogueIndexOfRow[rows[r]];
                 if (vectors is not null)
                 {
                     table.Row(rows[r]).CopyTo(vectors.AsSpan(r * dim, dim));
                 }
                 else
                 {
-                    System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(table.Row(rows[r]), halfVectors.AsSpan(r * dim, dim));
+                    TensorPrimitives.ConvertToHalf(table.Row(rows[r]), halfVectors.AsSpan(r * dim, dim));
                 }
             }
             _shards[s].Add(new ShardSlice(model, indexes, vectors, halfVectors));
-        }
-        var rowsByCatalogueIndex = new int[items.Count];
-        for (var row = 1; row < model.ItemIds.Count; row++)
-        {
-            rowsByCatalogueIndex[items.GetOrAdd(model.ItemIds[row])] = row;
         }
         _rows = new Dictionary<ServingModel, int[]>(_rows) { [model] = rowsByCatalogueIndex };
     }
