@@ -58,9 +58,20 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
     public async ValueTask<TResult> AskAsync<TArg, TResult>(TKey key, TArg arg, Func<TActor, TArg, ValueTask<TResult>> turn,
         CancellationToken cancellationToken = default)
     {
+        var result = await PostAsync(key, arg, turn, cancellationToken);
+        return await result;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="turn"/> and returns once it is queued, with a task for its result: posts to one key run
+    /// in the order they were queued, so a caller that must keep order (a stream consumer) awaits only the queueing.
+    /// </summary>
+    public async ValueTask<Task<TResult>> PostAsync<TArg, TResult>(TKey key, TArg arg, Func<TActor, TArg, ValueTask<TResult>> turn,
+        CancellationToken cancellationToken = default)
+    {
         var item = new Turn<TArg, TResult>(arg, turn);
         await EnqueueAsync(key, item, cancellationToken);
-        return await item.Task;
+        return item.Task;
     }
 
     /// <summary>A synchronous turn; the result comes back through the same ordering guarantees.</summary>

@@ -62,6 +62,11 @@ public sealed record ModelFeedback(string ModelVersion, long Recommendations, lo
 /// <summary>GET /v1/admin/models: what is loaded, and how each version's recommendations fared.</summary>
 public sealed record ModelsResponse(IReadOnlyList<LoadedModel> Models, IReadOnlyList<ModelFeedback> Feedback);
 
+/// <summary>GET /v1/admin/cluster: this silo's part in cluster mode.</summary>
+public sealed record ClusterStatusResponse(
+    string Silo, string Role, int Partitions, IReadOnlyList<int> OwnedPartitions, int LiveSilos,
+    long EventsApplied, long DuplicatesDropped, long MessagesPublished, bool DatabaseReachable);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(RecommendationsResponse))]
 [JsonSerializable(typeof(SimilarItemsResponse))]
@@ -70,6 +75,7 @@ public sealed record ModelsResponse(IReadOnlyList<LoadedModel> Models, IReadOnly
 [JsonSerializable(typeof(ItemsUpsertedResponse))]
 [JsonSerializable(typeof(ModelLoadRequest))]
 [JsonSerializable(typeof(ModelsResponse))]
+[JsonSerializable(typeof(ClusterStatusResponse))]
 [JsonSerializable(typeof(EventRequest[]))]
 [JsonSerializable(typeof(ItemRequest[]))]
 [JsonSerializable(typeof(List<EventRequest>))]

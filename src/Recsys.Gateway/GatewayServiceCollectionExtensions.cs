@@ -12,6 +12,7 @@ using Recsys.Contracts;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
 using Recsys.Gateway.Endpoints;
+using Recsys.Silo;
 
 namespace Recsys.Gateway;
 
@@ -64,12 +65,19 @@ public static class GatewayServiceCollectionExtensions
     public static RouteHandlerBuilder RequireApiKey(this RouteHandlerBuilder endpoint) =>
         endpoint.AddEndpointFilter<RequireApiKeyFilter>().RequireRateLimiting(WriteRateLimitPolicy);
 
-    public static WebApplication MapRecsysApi(this WebApplication app)
+    /// <summary>The middleware every /v1 endpoint relies on (problem details, rate limiting) and the OpenAPI document.</summary>
+    public static WebApplication UseRecsysMiddleware(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages(WriteStatusCodeProblemAsync);
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/{documentName}.json");
+        return app;
+    }
+
+    /// <summary>The /v1 API; call after <see cref="UseRecsysMiddleware"/>.</summary>
+    public static WebApplication MapRecsysApi(this WebApplication app)
+    {
         var v1 = app.MapGroup("/v1").WithTags("v1");
         v1.MapEventEndpoints();
         v1.MapItemEndpoints();
@@ -121,6 +129,14 @@ internal sealed class GatewayExceptionHandler(IProblemDetailsService problems) :
                 {
                     HttpContext = context,
                     ProblemDetails = { Title = "Overloaded", Detail = "a user's event queue is full; retry after a second", Status = StatusCodes.Status503ServiceUnavailable },
+                });
+            case ServiceUnavailableException unavailable:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "1";
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = { Title = "Service unavailable", Detail = unavailable.Message, Status = StatusCodes.Status503ServiceUnavailable },
                 });
             case BadHttpRequestException bad:
                 context.Response.StatusCode = bad.StatusCode;

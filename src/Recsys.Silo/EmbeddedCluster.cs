@@ -52,6 +52,12 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
 
     public ItemCatalogue Catalogue => _services.Catalogue;
 
+    /// <summary>
+    /// Where reads get a user's state; null reads the user's actor in this process. Cluster mode reads the state
+    /// store instead, since the owning actor may live in another silo.
+    /// </summary>
+    public IUserStateReader? StateReader { get; set; }
+
     public SiloServices Services => _services;
 
     public ActorHost<string, UserActor> Users => _users;
@@ -99,6 +105,23 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         Interlocked.Add(ref _accepted, accepted);
         Interlocked.Add(ref _duplicates, duplicates);
         return new IngestResult(accepted, duplicates);
+    }
+
+    /// <summary>
+    /// Cluster mode: events this gateway handed to the stream. They count for feedback here (the gateway answers the
+    /// admin endpoint) and, when no worker in this process applies them, for trending.
+    /// </summary>
+    public void ObservePublished(IReadOnlyList<BehaviourEvent> events, bool recordTrending)
+    {
+        foreach (var e in events)
+        {
+            _feedback.RecordFeedback(e);
+            if (recordTrending && e.ItemId is not null)
+            {
+                _services.Trending.Record(_services.Catalogue.Items.GetOrAdd(e.ItemId), e.Type, e.Timestamp.ToUnixTimeMilliseconds());
+            }
+        }
+        Interlocked.Add(ref _accepted, events.Count);
     }
 
     public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken)
@@ -206,6 +229,10 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     /// </summary>
     private async ValueTask<UserSnapshot> GetSnapshotAsync(string userId, CancellationToken cancellationToken)
     {
+        if (StateReader is { } reader)
+        {
+            return await reader.ReadAsync(userId, cancellationToken);
+        }
         if (_users.PeekPublished(userId, static actor => actor.PublishedSnapshot) is { } published)
         {
             return published;

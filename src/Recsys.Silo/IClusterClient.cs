@@ -35,6 +35,16 @@ public interface IClusterClient
     Task<bool> EndCandidateAsync(bool promote, CancellationToken cancellationToken);
 }
 
+/// <summary>Reads a user's state for the read paths (recommendations, profile).</summary>
+public interface IUserStateReader
+{
+    /// <summary>The user's state as last committed; an empty snapshot for users never seen.</summary>
+    ValueTask<Domain.Users.UserSnapshot> ReadAsync(string userId, CancellationToken cancellationToken);
+}
+
+/// <summary>A dependency (the event stream, the state database) cannot take the request now; the client may retry.</summary>
+public sealed class ServiceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>Whether the silo may take traffic, and why not when it may not.</summary>
 public sealed class SiloReadiness
 {

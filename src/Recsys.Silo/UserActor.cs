@@ -89,5 +89,36 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
         return outcomes;
     }
 
+    /// <summary>
+    /// Cluster mode: applies the events and commits the state before returning, so the stream message is acked only
+    /// once its effects are durable. A version conflict (another owner wrote since this actor read) reloads the newer
+    /// state and applies again, where the event-id dedup turns what that owner already applied into duplicates.
+    /// </summary>
+    public async ValueTask<ApplyOutcome[]> ApplyAndCommitAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var outcomes = Apply(events);
+            if (!_dirty)
+            {
+                return outcomes;
+            }
+            try
+            {
+                _etag = await services.Store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
+                _dirty = false;
+                return outcomes;
+            }
+            catch (InconsistentStateException) when (attempt < MaxCommitAttempts)
+            {
+                _published = null;
+                _dirty = false;
+                await OnActivateAsync(cancellationToken);
+            }
+        }
+    }
+
+    private const int MaxCommitAttempts = 5;
+
     public UserSnapshot Snapshot() => _published = _state.Snapshot();
 }

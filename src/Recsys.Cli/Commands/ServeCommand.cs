@@ -33,9 +33,27 @@ internal static class ServeCommand
                           "Environment variables work too: Recsys__Silo__Users__WindowCapacity=50.",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("serve", "Run the embedded default: gateway, user actors and recommender in one process, state in memory.")
+        var role = new Option<string?>("--role")
         {
-            urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings,
+            Description = "Cluster mode: run this silo as 'gateway' (HTTP API, publishes events), 'worker' (applies its share of the event " +
+                          "partitions, commits state) or 'both'. Needs --postgres and --rabbitmq. Without it, serve runs the embedded default.",
+        };
+        role.AcceptOnlyFromAmong("gateway", "worker", "both");
+        var postgres = new Option<string?>("--postgres")
+        {
+            Description = "Cluster mode: Npgsql connection string of the state database, e.g. 'Host=127.0.0.1;Username=recsys;Password=...'. " +
+                          "Default: the RECSYS_POSTGRES environment variable.",
+        };
+        var rabbitmq = new Option<string?>("--rabbitmq")
+        {
+            Description = "Cluster mode: AMQP URI of the broker, e.g. amqp://user:password@127.0.0.1:5672/. Default: RECSYS_RABBITMQ.",
+        };
+        var siloName = new Option<string?>("--silo-name") { Description = "Cluster mode: this silo's name in logs and the broker (default: host-pid)." };
+        var command = new Command("serve",
+            "Run the embedded default (gateway, user actors and recommender in one process, state in memory), or with --role a silo " +
+            "of a cluster over PostgreSQL and RabbitMQ.")
+        {
+            urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings, role, postgres, rabbitmq, siloName,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -65,8 +83,28 @@ internal static class ServeCommand
                 }
                 overrides.Add("--Recsys:Silo:Model:Path=" + checkpoint.FullName);
             }
+            var postgresConnection = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("RECSYS_POSTGRES");
+            var rabbitUri = parse.GetValue(rabbitmq) ?? Environment.GetEnvironmentVariable("RECSYS_RABBITMQ");
+            var clusterRole = parse.GetValue(role);
+            if (clusterRole is not null)
+            {
+                overrides.Add("--Recsys:Cluster:Role=" + clusterRole);
+                if (postgresConnection is not null)
+                {
+                    overrides.Add("--Recsys:Cluster:Postgres=" + postgresConnection);
+                }
+                if (rabbitUri is not null)
+                {
+                    overrides.Add("--Recsys:Cluster:RabbitMq=" + rabbitUri);
+                }
+                if (parse.GetValue(siloName) is { } name)
+                {
+                    overrides.Add("--Recsys:Cluster:SiloName=" + name);
+                }
+            }
             var serve = new ServeSettings
             {
+                ClusterMode = clusterRole is not null,
                 Urls = parse.GetValue(urls)!,
                 ApiKey = parse.GetValue(apiKey),
                 Demo = parse.GetValue(demo),

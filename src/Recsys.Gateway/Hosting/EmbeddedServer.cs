@@ -29,6 +29,9 @@ public sealed record ServeSettings
 
     public int DemoEvents { get; init; } = 60_000;
 
+    /// <summary>Cluster mode (PostgreSQL and RabbitMQ, settings under Recsys:Cluster) instead of the embedded default.</summary>
+    public bool ClusterMode { get; init; }
+
     /// <summary>Raw arguments for configuration overrides (--Recsys:Silo:Users:WindowCapacity=50 and the like).</summary>
     public IReadOnlyList<string> ConfigurationArgs { get; init; } = [];
 }
@@ -65,10 +68,22 @@ public static class EmbeddedServer
 
         builder.AddGateway(gatewayOptions);
         builder.Services.AddSingleton(siloOptions);
-        builder.Services.AddSingleton<IStateStore, InMemoryStateStore>();
-        builder.Services.AddSingleton(sp => new EmbeddedCluster(siloOptions, sp.GetRequiredService<IStateStore>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<EmbeddedCluster>());
+        Cluster.ClusterOptions? cluster = null;
+        if (settings.ClusterMode)
+        {
+            if (settings.Demo)
+            {
+                throw new InvalidOperationException("--demo runs the embedded default; in cluster mode load data with 'recsys import' against the gateway");
+            }
+            cluster = builder.AddClusterSilo(siloOptions);
+        }
+        else
+        {
+            builder.Services.AddSingleton<IStateStore, InMemoryStateStore>();
+            builder.Services.AddSingleton(sp => new EmbeddedCluster(siloOptions, sp.GetRequiredService<IStateStore>(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<EmbeddedCluster>());
+        }
         builder.Services.AddSingleton<SiloReadiness>();
         builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: [ServiceDefaultsExtensions.ReadyTag]);
         builder.Services.AddSingleton(new StartupData(settings.Demo ? settings.DemoShop : null, settings.DemoEvents, generatedKey ? apiKey : null));
@@ -77,7 +92,15 @@ public static class EmbeddedServer
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
-        app.MapRecsysApi();
+        app.UseRecsysMiddleware();
+        if (cluster is not null)
+        {
+            app.MapClusterEndpoints();
+        }
+        if (cluster is null || cluster.RunsGateway)
+        {
+            app.MapRecsysApi();
+        }
         return app;
     }
 

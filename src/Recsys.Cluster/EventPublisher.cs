@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using Recsys.Domain.Events;
+using Recsys.Silo;
+
+namespace Recsys.Cluster;
+
+/// <summary>
+/// Publishes validated events to the stream, one message per user and request, persistent, and returns only when
+/// the broker has confirmed every message (a quorum queue confirms once a majority has it on disk). Anything short
+/// of that is a <see cref="ServiceUnavailableException"/>: the client retries, and the event-id dedup makes the
+/// retry harmless.
+/// </summary>
+public sealed class EventPublisher : IAsyncDisposable
+{
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _inFlight;
+    private IConnection? _connection;
+    private IChannel[] _channels = [];
+    private int _next;
+
+    public EventPublisher(ClusterOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        _inFlight = new SemaphoreSlim(options.MaxPublishesInFlight);
+    }
+
+    public bool IsConnected => _connection?.IsOpen == true;
+
+    public long Published => Interlocked.Read(ref _published);
+
+    private long _published;
+
+    /// <summary>Connects (retrying until the broker answers) and declares the stream's topology.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _connection = await RetryUntilConnectedAsync(EventStream.ConnectionFactory(_options, "publisher"), _logger, cancellationToken);
+        await using (var setup = await _connection.CreateChannelAsync(cancellationToken: cancellationToken))
+        {
+            await EventStream.DeclareAsync(setup, _options, cancellationToken);
+        }
+        // A few channels spread the confirm bookkeeping; the client's own throttling (a limiter of 128 outstanding
+        // confirms that slows publishing to a crawl) is off, and MaxPublishesInFlight bounds what is outstanding.
+        var channels = new IChannel[Math.Max(1, Environment.ProcessorCount)];
+        for (var i = 0; i < channels.Length; i++)
+        {
+            channels[i] = await _connection.CreateChannelAsync(
+                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
+                    outstandingPublisherConfirmationsRateLimiter: null),
+                cancellationToken);
+        }
+        _channels = channels;
+    }
+
+    public async Task PublishAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
+    {
+        if (_channels.Length == 0)
+        {
+            throw new ServiceUnavailableException("the event stream is not connected yet; retry shortly");
+        }
+        var byUser = new Dictionary<string, List<BehaviourEvent>>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!byUser.TryGetValue(e.UserId, out var list))
+            {
+                byUser[e.UserId] = list = [];
+            }
+            list.Add(e);
+        }
+        var publishes = new List<Task>(byUser.Count);
+        foreach (var (userId, userEvents) in byUser)
+        {
+            publishes.Add(PublishOneAsync(userId, EventMessageCodec.Encode(userEvents), cancellationToken));
+        }
+        try
+        {
+            await Task.WhenAll(publishes).WaitAsync(_options.PublishTimeout, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new ServiceUnavailableException($"the event stream did not confirm the events within {_options.PublishTimeout.TotalSeconds:0.#} s; retry the batch", ex);
+        }
+        catch (Exception ex) when (ex is AlreadyClosedException or PublishException or OperationInterruptedException or BrokerUnreachableException
+                                       or IOException or ObjectDisposedException)
+        {
+            throw new ServiceUnavailableException($"the event stream did not accept the events ({ex.Message}); retry the batch", ex);
+        }
+        Interlocked.Add(ref _published, byUser.Count);
+    }
+
+    private async Task PublishOneAsync(string userId, byte[] body, CancellationToken cancellationToken)
+    {
+        await _inFlight.WaitAsync(cancellationToken);
+        try
+        {
+            var channel = _channels[(int)((uint)Interlocked.Increment(ref _next) % (uint)_channels.Length)];
+            var properties = new BasicProperties { DeliveryMode = DeliveryModes.Persistent, ContentType = "application/x-recsys-events" };
+            // No cancellation token: a publish abandoned half way leaves the client's confirm bookkeeping unsure, and
+            // the request's own timeout above already bounds the wait. mandatory: an unroutable message (no queue
+            // bound) is an error, not a silent drop.
+            await channel.BasicPublishAsync(_options.StreamName, userId, mandatory: true, properties, body, CancellationToken.None);
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in _channels)
+        {
+            await channel.DisposeAsync();
+        }
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Connects, retrying with backoff while the broker is not there yet (a cluster starts in any order).</summary>
+    internal static async Task<IConnection> RetryUntilConnectedAsync(ConnectionFactory factory, ILogger logger, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken);
+            }
+            catch (BrokerUnreachableException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (attempt == 1 || attempt % 10 == 0)
+                {
+                    logger.LogWarning("RabbitMQ at {Host}:{Port} is unreachable (attempt {Attempt}): {Error}; retrying", factory.HostName, factory.Port, attempt,
+                        ex.InnerException?.Message ?? ex.Message);
+                }
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Recsys.Silo;
+using Recsys.Silo.State;
+
+namespace Recsys.Cluster;
+
+/// <summary>
+/// User state in PostgreSQL: one row per user with a version column. Every write is conditional on the version
+/// the writer read, so a stale owner (a silo that lost the user's partition) fails and reloads instead of
+/// overwriting newer state. Unreachable-database errors are retried with backoff; <see cref="IsReachable"/>
+/// reports the last outcome for readiness.
+/// </summary>
+public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _db;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _maxRetryDelay;
+    private volatile bool _reachable = true;
+    private volatile string? _lastError;
+
+    public PostgresStateStore(string connectionString, ILogger logger, TimeSpan? maxRetryDelay = null)
+    {
+        _db = NpgsqlDataSource.Create(connectionString);
+        _logger = logger;
+        _maxRetryDelay = maxRetryDelay ?? TimeSpan.FromSeconds(2);
+    }
+
+    public bool IsReachable => _reachable;
+
+    public string? LastError => _lastError;
+
+    /// <summary>How long an operation keeps retrying an unreachable database; infinite for workers, whose commits must land.</summary>
+    public TimeSpan RetryBudget { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Creates or migrates the schema; silos starting together take turns through an advisory lock.</summary>
+    public Task MigrateAsync(CancellationToken cancellationToken) => WithRetryAsync("migrate the schema", async () =>
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Execute(connection, "SELECT pg_advisory_xact_lock(7261504)", cancellationToken);
+        await Execute(connection, "CREATE TABLE IF NOT EXISTS recsys_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            cancellationToken);
+        await using var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM recsys_schema", connection);
+        var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+        for (var version = current + 1; version <= Migrations.Length; version++)
+        {
+            await Execute(connection, Migrations[version - 1], cancellationToken);
+            await using var record = new NpgsqlCommand("INSERT INTO recsys_schema (version) VALUES ($1)", connection) { Parameters = { new() { Value = version } } };
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            _logger.LogInformation("State schema migrated to version {Version}", version);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return 0;
+    }, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Schema versions in order; a released entry never changes, a change is a new entry.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE recsys_user_state (
+            user_id text PRIMARY KEY,
+            version bigint NOT NULL,
+            data bytea NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now())
+        """,
+        """
+        CREATE TABLE recsys_items (
+            item_id text PRIMARY KEY,
+            data bytea NOT NULL,
+            revision bigserial NOT NULL)
+        """,
+    ];
+
+    public ValueTask<StoredState?> ReadAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("read user state", async () =>
+    {
+        await using var command = _db.CreateCommand("SELECT version, data FROM recsys_user_state WHERE user_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = key });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredState(reader.GetFieldValue<byte[]>(1), reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : null;
+    }, cancellationToken));
+
+    public ValueTask<string> WriteAsync(string key, byte[] data, string? expectedETag, CancellationToken cancellationToken) =>
+        new(WithRetryAsync("write user state", async () =>
+        {
+            // Insert when nothing was read, else update only at the version read; no row back means another owner got there first.
+            await using var command = expectedETag is null
+                ? _db.CreateCommand("INSERT INTO recsys_user_state (user_id, version, data) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version")
+                : _db.CreateCommand("UPDATE recsys_user_state SET data = $2, version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $3 RETURNING version");
+            command.Parameters.Add(new NpgsqlParameter { Value = key });
+            command.Parameters.Add(new NpgsqlParameter { Value = data });
+            if (expectedETag is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = long.Parse(expectedETag, System.Globalization.CultureInfo.InvariantCulture) });
+            }
+            var version = await command.ExecuteScalarAsync(cancellationToken);
+            return version is long written
+                ? written.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : throw new InconsistentStateException(
+                    $"state of '{key}' is no longer at version {expectedETag ?? "(none)"}: another owner wrote it since it was read");
+        }, cancellationToken));
+
+    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("look up a user", async () =>
+    {
+        await using var command = _db.CreateCommand("SELECT 1 FROM recsys_user_state WHERE user_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = key });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }, cancellationToken));
+
+    /// <summary>Every stored user id and state (tests and tools; not a serving path).</summary>
+    public async IAsyncEnumerable<(string UserId, byte[] Data)> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("SELECT user_id, data FROM recsys_user_state ORDER BY user_id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return (reader.GetString(0), reader.GetFieldValue<byte[]>(1));
+        }
+    }
+
+    /// <summary>Stores catalogue items (encoded by the caller) so every process can pick them up.</summary>
+    public Task UpsertItemsAsync(IReadOnlyList<(string ItemId, byte[] Data)> items, CancellationToken cancellationToken) =>
+        WithRetryAsync("store catalogue items", async () =>
+        {
+            await using var batch = _db.CreateBatch();
+            foreach (var (itemId, data) in items)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    "INSERT INTO recsys_items (item_id, data) VALUES ($1, $2) ON CONFLICT (item_id) DO UPDATE SET data = excluded.data, revision = nextval(pg_get_serial_sequence('recsys_items', 'revision'))")
+                {
+                    Parameters = { new() { Value = itemId }, new() { Value = data } },
+                });
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>Catalogue items stored after <paramref name="revision"/>, in revision order.</summary>
+    public Task<IReadOnlyList<(long Revision, byte[] Data)>> ReadItemsSinceAsync(long revision, CancellationToken cancellationToken) =>
+        WithRetryAsync("read catalogue items", async () =>
+        {
+            await using var command = _db.CreateCommand("SELECT revision, data FROM recsys_items WHERE revision > $1 ORDER BY revision LIMIT 10000");
+            command.Parameters.Add(new NpgsqlParameter { Value = revision });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var items = new List<(long, byte[])>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add((reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+            }
+            return (IReadOnlyList<(long, byte[])>)items;
+        }, TimeSpan.Zero, cancellationToken);
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+
+    private Task<T> WithRetryAsync<T>(string operation, Func<Task<T>> attempt, CancellationToken cancellationToken) =>
+        WithRetryAsync(operation, attempt, RetryBudget, cancellationToken);
+
+    private async Task<T> WithRetryAsync<T>(string operation, Func<Task<T>> attempt, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var delay = TimeSpan.FromMilliseconds(50);
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                var result = await attempt();
+                if (!_reachable)
+                {
+                    _logger.LogInformation("PostgreSQL reachable again");
+                }
+                _reachable = true;
+                _lastError = null;
+                return result;
+            }
+            catch (Exception ex) when (IsUnreachable(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                _reachable = false;
+                _lastError = ex.Message;
+                if (budget != Timeout.InfiniteTimeSpan && DateTime.UtcNow - started + delay > budget)
+                {
+                    throw new ServiceUnavailableException($"the state database is unreachable ({ex.Message}); retry shortly", ex);
+                }
+                if (failures == 1 || failures % 10 == 0)
+                {
+                    _logger.LogWarning("Could not {Operation} (attempt {Attempt}): {Error}; retrying in {Delay} ms", operation, failures, ex.Message,
+                        (int)delay.TotalMilliseconds);
+                }
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    /// <summary>Connection-level failures are worth retrying; SQL errors (a bug, a constraint) are not.</summary>
+    private static bool IsUnreachable(Exception ex) => ex switch
+    {
+        PostgresException postgres => postgres.IsTransient || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal), // admin shutdown and the like
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException,
+        System.Net.Sockets.SocketException or TimeoutException => true,
+        _ => false,
+    };
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
