@@ -33,8 +33,14 @@ public sealed record ClusterOptions
     /// <summary>Names the exchange and, with a suffix, the partition queues, so several clusters can share a broker.</summary>
     public string StreamName { get; init; } = "recsys.events";
 
+    /// <summary>
+    /// Database connections per pool (a silo has one for commits and one for reads), unless the connection string sets
+    /// Maximum Pool Size: PostgreSQL's connection limit is shared by every silo.
+    /// </summary>
+    public int DatabaseConnections { get; init; } = 24;
+
     /// <summary>Unacknowledged messages a silo holds per partition: the events being applied concurrently (per user in order).</summary>
-    public ushort Prefetch { get; init; } = 256;
+    public ushort Prefetch { get; init; } = 64;
 
     /// <summary>AMQP heartbeat: a hung silo loses its partitions after about twice this.</summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(3);

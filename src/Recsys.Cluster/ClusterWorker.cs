@@ -60,7 +60,12 @@ public sealed class ClusterWorker : IAsyncDisposable
         _rebalancing = RebalanceLoopAsync(_stopping.Token);
     }
 
-    /// <summary>Compares this silo's partitions with its fair share and hands back the excess; returns how many it gave up.</summary>
+    /// <summary>
+    /// Compares this silo's partitions with its fair share: above it, hands the excess over; at it, leaves the queue
+    /// of standbys on the partitions it does not own; below it, joins them. Single active consumer gives a freed
+    /// partition to the longest-waiting standby, so only silos short of their share may wait, or a partition would
+    /// bounce between full silos and never reach one that joined later. Returns how many subscriptions changed.
+    /// </summary>
     public async Task<int> RebalanceOnceAsync(CancellationToken cancellationToken)
     {
         if (_connection is not { IsOpen: true } connection || _control is not { IsOpen: true } control)
@@ -71,21 +76,31 @@ public sealed class ClusterWorker : IAsyncDisposable
         _liveSilos = silos;
         var fairShare = (_partitions.Length + silos - 1) / silos;
         var owned = _partitions.Where(static p => p.IsOwned).ToArray();
-        var excess = owned.Length - fairShare;
-        if (excess <= 0)
+        if (owned.Length > fairShare)
         {
-            return 0;
+            var released = owned[fairShare..];
+            _logger.LogInformation("Holding {Owned} partitions, fair share {Fair} of {Total} across {Silos} silos: handing over {Released}",
+                owned.Length, fairShare, _partitions.Length, silos, string.Join(", ", released.Select(static p => p.Partition)));
+            await Task.WhenAll(released.Select(p => p.ReleaseAsync(cancellationToken)));
+            return released.Length;
         }
-        var released = owned[^excess..];
-        _logger.LogInformation("Holding {Owned} partitions, fair share {Fair} of {Total} across {Silos} silos: handing over {Released}",
-            owned.Length, fairShare, _partitions.Length, silos, string.Join(", ", released.Select(static p => p.Partition)));
-        await Task.WhenAll(released.Select(p => p.ReleaseAsync(cancellationToken)));
-        // Back in line as a standby, so the partition returns here if its next owner dies.
-        foreach (var partition in released)
+        if (owned.Length == fairShare)
+        {
+            var standing = _partitions.Where(static p => p.IsSubscribed && !p.IsOwned).ToArray();
+            await Task.WhenAll(standing.Select(p => p.ReleaseAsync(cancellationToken)));
+            return standing.Length;
+        }
+        var idle = _partitions.Where(static p => !p.IsSubscribed).ToArray();
+        foreach (var partition in idle)
         {
             await partition.SubscribeAsync(connection, cancellationToken);
         }
-        return released.Length;
+        if (idle.Length > 0)
+        {
+            _logger.LogInformation("Holding {Owned} partitions, fair share {Fair} across {Silos} silos: standing by for {Count} more",
+                owned.Length, fairShare, silos, idle.Length);
+        }
+        return idle.Length;
     }
 
     private async Task RebalanceLoopAsync(CancellationToken cancellationToken)

@@ -29,8 +29,11 @@ internal sealed class PartitionConsumer(int partition, ClusterOptions options, A
 
     public int Partition => partition;
 
+    /// <summary>Subscribed, as the active consumer or a standby.</summary>
+    public bool IsSubscribed => _channel is { IsOpen: true };
+
     /// <summary>This silo's subscription is the active one (it has had a delivery since subscribing).</summary>
-    public bool IsOwned => _owned && !_draining;
+    public bool IsOwned => _owned && !_draining && IsSubscribed;
 
     public async Task SubscribeAsync(IConnection connection, CancellationToken cancellationToken)
     {

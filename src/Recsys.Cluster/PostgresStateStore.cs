@@ -19,9 +19,15 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
     private volatile bool _reachable = true;
     private volatile string? _lastError;
 
-    public PostgresStateStore(string connectionString, ILogger logger, TimeSpan? maxRetryDelay = null)
+    public PostgresStateStore(string connectionString, ILogger logger, TimeSpan? maxRetryDelay = null, int maxConnections = 24)
     {
-        _db = NpgsqlDataSource.Create(connectionString);
+        // Several silos share one server's connection limit: cap the pool unless the connection string sets its own size.
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
+        {
+            settings.MaxPoolSize = maxConnections;
+        }
+        _db = NpgsqlDataSource.Create(settings);
         _logger = logger;
         _maxRetryDelay = maxRetryDelay ?? TimeSpan.FromSeconds(2);
     }

@@ -26,9 +26,11 @@ public static class ClusterMode
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
         // The worker's store retries an unreachable database for as long as it takes (its commits must land before the ack);
         // the gateway's reads give up after a short budget and answer from what they have.
-        services.AddSingleton(sp => new PostgresStateStore(options.Postgres!, Logger(sp, "Recsys.Cluster.State"), options.MaxRetryDelay));
+        services.AddSingleton(sp => new PostgresStateStore(options.Postgres!, Logger(sp, "Recsys.Cluster.State"), options.MaxRetryDelay,
+            options.DatabaseConnections));
         services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<PostgresStateStore>());
-        services.AddKeyedSingleton("reads", (sp, _) => new PostgresStateStore(options.Postgres!, Logger(sp, "Recsys.Cluster.State"), options.MaxRetryDelay)
+        services.AddKeyedSingleton("reads", (sp, _) => new PostgresStateStore(options.Postgres!, Logger(sp, "Recsys.Cluster.State"), options.MaxRetryDelay,
+            options.DatabaseConnections)
         {
             RetryBudget = options.ReadRetryBudget,
         });

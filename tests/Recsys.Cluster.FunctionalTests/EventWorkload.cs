@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Users;
+
+namespace Recsys.Cluster.FunctionalTests;
+
+/// <summary>
+/// A shop's event feed against the gateway: every user's events in a fixed order, posted in batches by several
+/// concurrent senders (each owns a slice of the users, so a user's order is defined), resent on any failure as a
+/// real pipeline does until the gateway answers 202. Afterwards every user's committed state must equal the replay of
+/// their events, each applied exactly once.
+/// </summary>
+public sealed class EventWorkload(string prefix, int users, int eventsPerUser, int items = 500)
+{
+    private readonly ConcurrentDictionary<int, int> _statuses = new();
+    private long _posted;
+
+    public int TotalEvents => users * eventsPerUser;
+
+    /// <summary>Events the gateway acknowledged with 202.</summary>
+    public long Acknowledged => Interlocked.Read(ref _posted);
+
+    /// <summary>Every answer the gateway gave, by status code (0: no answer, the connection failed).</summary>
+    public IReadOnlyDictionary<int, int> Statuses => _statuses;
+
+    public string UserId(int user) => $"{prefix}-u{user:D5}";
+
+    private static readonly DateTimeOffset Start = new(2026, 11, 1, 8, 0, 0, TimeSpan.Zero);
+
+    private static readonly string[] Types = ["view", "view", "click", "view", "cart", "search", "view", "purchase"];
+
+    /// <summary>Event n of a user: deterministic, so the test knows exactly what the state must hold.</summary>
+    public (string EventId, string ItemId, string Type, DateTimeOffset Timestamp) Event(int user, int n) =>
+        ($"{prefix}-e{user}-{n}", $"item-{(user * 31 + n * 17) % items}", Types[(user + n) % Types.Length], Start.AddSeconds(user + n * 60.0));
+
+    /// <summary>Posts everything with <paramref name="senders"/> concurrent senders, <paramref name="pause"/> between a sender's batches.</summary>
+    public async Task PostAllAsync(HttpClient gateway, int senders, int batchSize, TimeSpan pause, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
+        {
+            var mine = Enumerable.Range(0, users).Where(u => u % senders == sender).ToArray();
+            var batch = new List<object>(batchSize);
+            for (var n = 0; n < eventsPerUser; n++)
+            {
+                foreach (var user in mine)
+                {
+                    var e = Event(user, n);
+                    batch.Add(new { eventId = e.EventId, userId = UserId(user), itemId = e.ItemId, type = e.Type, timestamp = e.Timestamp.ToString("O"),
+                        query = e.Type == "search" ? "controller" : null });
+                    if (batch.Count == batchSize)
+                    {
+                        await SendUntilAcceptedAsync(gateway, batch, cancellationToken);
+                        batch.Clear();
+                        if (pause > TimeSpan.Zero)
+                        {
+                            await Task.Delay(pause, cancellationToken);
+                        }
+                    }
+                }
+            }
+            if (batch.Count > 0)
+            {
+                await SendUntilAcceptedAsync(gateway, batch, cancellationToken);
+            }
+        }, cancellationToken)));
+    }
+
+    private async Task SendUntilAcceptedAsync(HttpClient gateway, List<object> batch, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.Serialize(batch);
+        while (true)
+        {
+            int status;
+            try
+            {
+                using var response = await gateway.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+                status = (int)response.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                status = 0;
+            }
+            _statuses.AddOrUpdate(status, 1, static (_, count) => count + 1);
+            if (status == (int)HttpStatusCode.Accepted)
+            {
+                Interlocked.Add(ref _posted, batch.Count);
+                return;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Polls the state database until every user's committed state holds all their events, then checks each one equals
+    /// the replay: the event count (an event applied twice would show), and the window's items, types and times in order.
+    /// </summary>
+    public async Task AssertEveryUserAppliedExactlyOnceAsync(TestDatabase database, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var registry = new ItemRegistry();
+        var codec = new UserStateCodec(registry, new UserStateOptions());
+        await using var store = new PostgresStateStore(database.ConnectionString, NullLogger.Instance);
+        Dictionary<string, UserState> states;
+        while (true)
+        {
+            states = [];
+            await foreach (var (userId, data) in store.ReadAllAsync(CancellationToken.None))
+            {
+                states[userId] = codec.Decode(data);
+            }
+            var complete = states.Count == users && states.Values.All(s => s.EventCount >= eventsPerUser);
+            if (complete || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            await Task.Delay(250);
+        }
+        var problems = new List<string>();
+        for (var user = 0; user < users && problems.Count < 10; user++)
+        {
+            if (!states.TryGetValue(UserId(user), out var state))
+            {
+                problems.Add($"{UserId(user)}: no state committed");
+                continue;
+            }
+            if (state.EventCount != eventsPerUser)
+            {
+                problems.Add($"{UserId(user)}: {state.EventCount} events applied, sent {eventsPerUser}");
+                continue;
+            }
+            var window = state.Window.ToArray();
+            for (var n = 0; n < eventsPerUser; n++)
+            {
+                var expected = Event(user, n);
+                var actual = window[n];
+                if (registry.GetId(actual.ItemIndex) != expected.ItemId || actual.Type.ToWireName() != expected.Type ||
+                    actual.TimestampMs != expected.Timestamp.ToUnixTimeMilliseconds())
+                {
+                    problems.Add($"{UserId(user)}: event {n} is {registry.GetId(actual.ItemIndex)}/{actual.Type.ToWireName()}, expected {expected.ItemId}/{expected.Type}");
+                    break;
+                }
+            }
+        }
+        Assert.True(problems.Count == 0, $"{problems.Count}+ users differ from the replay of their events:\n{string.Join("\n", problems)}");
+    }
+}
