@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of the solution and prints one summary line: "N passed, N failed[, N skipped]".
-# Needs only the .NET SDK today; as cluster-mode tests arrive, this script installs and starts what they need.
+# Installs (apt-get, as root) and starts what the tests need: OpenBLAS, and PostgreSQL and RabbitMQ on 127.0.0.1 for the
+# cluster-mode tests (scripts/services.sh; they stay up afterwards for fast re-runs: scripts/services.sh down stops them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,13 @@ if ! dotnet build Recsys.Orleans.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | t
   echo "Build failed."
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+echo "Starting PostgreSQL and RabbitMQ on 127.0.0.1 (scripts/services.sh)..."
+if settings=$(./scripts/services.sh up); then
+  eval "$settings"
+else
+  echo "error: PostgreSQL or RabbitMQ could not be started; the cluster-mode tests will fail"
 fi
 
 echo "Running the tests..."

@@ -108,9 +108,12 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         var posting = workload.PostAllAsync(gateway.Client, senders: 8, batchSize: 100, TimeSpan.Zero, CancellationToken.None);
         await PollAsync(() => workload.Acknowledged >= workload.TotalEvents / 2 || posting.IsCompleted, TimeSpan.FromMinutes(3), "half the events posted");
         var killedAt = workload.Acknowledged;
+        var clock = Stopwatch.StartNew();
         workers[1].Kill();
         await posting;
+        var posted = clock.Elapsed;
         await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromMinutes(3));
+        output.WriteLine($"after the kill: the rest posted in {posted.TotalSeconds:0.0} s, all applied after {clock.Elapsed.TotalSeconds:0.0} s");
         await stop.CancelAsync();
         await probing;
 

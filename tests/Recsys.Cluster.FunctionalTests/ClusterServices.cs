@@ -35,7 +35,7 @@ public static class ClusterServices
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
             await create.ExecuteNonQueryAsync();
         }
-        return new TestDatabase(name, new NpgsqlConnectionStringBuilder(Postgres) { Database = name, Pooling = false }.ConnectionString);
+        return new TestDatabase(name, new NpgsqlConnectionStringBuilder(Postgres) { Database = name }.ConnectionString);
     }
 
     public static async Task RunScriptAsync(string verb)
