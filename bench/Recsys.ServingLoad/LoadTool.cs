@@ -24,6 +24,9 @@ internal static class LoadTool
                 For each probe: a new user with a dataset user's history but its last item; waits until the served
                 top-10 equals the checkpoint's own top-10 for that history (parity), then posts the last item and
                 times POST-returned → first GET whose top-10 equals the offline top-10 for the whole history.
+          state-freshness --url URL --api-key KEY [--probes 300]
+                For each probe: one event for a new user, then GET /v1/users/{id} back to back; times POST-returned →
+                first GET that shows the event (cluster mode: through the stream, a worker and PostgreSQL).
         """;
 
     private static readonly DateTimeOffset HistoryStart = DateTimeOffset.UtcNow.AddDays(-30);
@@ -41,6 +44,11 @@ internal static class LoadTool
         {
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = new Uri(Required("url")), Timeout = TimeSpan.FromSeconds(60) };
             http.DefaultRequestHeaders.Add("X-Api-Key", Required("api-key"));
+            if (args[0] == "state-freshness")
+            {
+                await StateFreshnessAsync(http, int.Parse(options.GetValueOrDefault("probes", "300"), System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            }
             var data = DataImport.Read(Required("data"), DataFormat.Sasrec);
             switch (args[0])
             {
@@ -156,6 +164,37 @@ internal static class LoadTool
         Console.WriteLine($"parity: {parityMatches}/{parityChecked} probes served exactly the offline top-10");
         Console.WriteLine($"freshness (POST returned → first GET reflecting it): p50 {Percentile(freshness, 50):F1} ms, p99 {Percentile(freshness, 99):F1} ms, " +
                           $"max {(freshness.Count > 0 ? freshness.Max() : double.NaN):F1} ms over {freshness.Count} probes; {timeouts} not reflected within 2 s");
+    }
+
+    private static async Task StateFreshnessAsync(HttpClient http, int probes)
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var freshness = new List<double>(probes);
+        var timeouts = 0;
+        for (var probe = 0; probe < probes; probe++)
+        {
+            var user = $"fresh-{run}-{probe}";
+            await PostAsync(http, [new EventRequest($"{user}-e", user, "item-1", "view", DateTimeOffset.UtcNow, null)]);
+            var start = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                var profile = await http.GetFromJsonAsync($"/v1/users/{user}", ApiJsonContext.Default.UserProfileResponse);
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                if (profile!.EventCount > 0)
+                {
+                    freshness.Add(elapsed.TotalMilliseconds);
+                    break;
+                }
+                if (elapsed > TimeSpan.FromSeconds(10))
+                {
+                    timeouts++;
+                    break;
+                }
+            }
+        }
+        Console.WriteLine($"state freshness (POST returned → first GET /v1/users/{{id}} showing the event): p50 {Percentile(freshness, 50):F1} ms, " +
+                          $"p99 {Percentile(freshness, 99):F1} ms, max {(freshness.Count > 0 ? freshness.Max() : double.NaN):F1} ms over {freshness.Count} probes; " +
+                          $"{timeouts} not shown within 10 s");
     }
 
     private static async Task PostAsync(HttpClient http, EventRequest[] events)
