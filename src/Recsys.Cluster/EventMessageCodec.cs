@@ -46,7 +46,12 @@ public static class EventMessageCodec
         {
             throw new InvalidDataException($"event message format {version} is not known to this silo (it reads {FormatVersion})");
         }
-        var events = new BehaviourEvent[reader.Read7BitEncodedInt()];
+        var count = reader.Read7BitEncodedInt();
+        if (count < 1)
+        {
+            throw new InvalidDataException("an event message must carry at least one event");
+        }
+        var events = new BehaviourEvent[count];
         for (var i = 0; i < events.Length; i++)
         {
             var eventId = reader.ReadString();

@@ -164,8 +164,9 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         var gateway = await StartAsync("gateway", "gateway");
         var w1 = await StartAsync("worker", "w1");
         var w2 = await StartAsync("worker", "w2");
-        var workload = new EventWorkload("so", users: 600, eventsPerUser: 30);
-        var posting = workload.PostAllAsync(gateway.Client, senders: 4, batchSize: 25, TimeSpan.FromMilliseconds(30), CancellationToken.None);
+        // About 20 s of steady ingestion, so the third worker joins and the share settles while events flow.
+        var workload = new EventWorkload("so", users: 600, eventsPerUser: 50);
+        var posting = workload.PostAllAsync(gateway.Client, senders: 4, batchSize: 25, TimeSpan.FromMilliseconds(50), CancellationToken.None);
         await PollAsync(() => workload.Acknowledged >= 2000, TimeSpan.FromMinutes(1), "ingestion under way");
 
         var w3 = await StartAsync("worker", "w3");

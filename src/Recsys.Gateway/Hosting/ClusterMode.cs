@@ -65,7 +65,7 @@ public static class ClusterMode
 /// catalogue changes; on stop, turn not-ready at once, then let the worker commit what it holds and hand its
 /// partitions over before the process exits.
 /// </summary>
-public sealed class ClusterSilo : BackgroundService
+public sealed class ClusterSilo : BackgroundService, IAsyncDisposable
 {
     private readonly ClusterOptions _options;
     private readonly EmbeddedCluster _local;
@@ -162,11 +162,20 @@ public sealed class ClusterSilo : BackgroundService
             await _worker.StopAsync();
             await _worker.DisposeAsync();
         }
+        _logger.LogInformation("Silo {Silo} stopped", _options.EffectiveSiloName);
+    }
+
+    /// <summary>
+    /// The publisher closes last, when the host is disposed: the web server stops after this service, and requests it
+    /// is still finishing must be able to publish.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
         if (_publisher is not null)
         {
             await _publisher.DisposeAsync();
         }
-        _logger.LogInformation("Silo {Silo} stopped", _options.EffectiveSiloName);
+        Dispose();
     }
 }
 
