@@ -61,15 +61,7 @@ public sealed class EventPublisher : IAsyncDisposable
         {
             throw new ServiceUnavailableException("the event stream is not connected yet; retry shortly");
         }
-        var byUser = new Dictionary<string, List<BehaviourEvent>>(StringComparer.Ordinal);
-        foreach (var e in events)
-        {
-            if (!byUser.TryGetValue(e.UserId, out var list))
-            {
-                byUser[e.UserId] = list = [];
-            }
-            list.Add(e);
-        }
+        var byUser = BehaviourEventBatches.ByUser(events);
         var publishes = new List<Task>(byUser.Count);
         foreach (var (userId, userEvents) in byUser)
         {

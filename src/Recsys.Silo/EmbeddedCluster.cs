@@ -69,15 +69,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     public async Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
     {
         // One turn per user and batch: a user's events apply in the order sent, different users in parallel.
-        var byUser = new Dictionary<string, List<BehaviourEvent>>(StringComparer.Ordinal);
-        foreach (var e in events)
-        {
-            if (!byUser.TryGetValue(e.UserId, out var list))
-            {
-                byUser[e.UserId] = list = [];
-            }
-            list.Add(e);
-        }
+        var byUser = BehaviourEventBatches.ByUser(events);
         var turns = new List<(List<BehaviourEvent> Events, Task<ApplyOutcome[]> Outcomes)>(byUser.Count);
         foreach (var (userId, userEvents) in byUser)
         {

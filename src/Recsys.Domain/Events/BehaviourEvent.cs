@@ -27,3 +27,21 @@ public sealed record EventInput(
 
 /// <summary>One problem with one field of one input, worded for the person who sent it.</summary>
 public sealed record FieldError(string Field, string Message);
+
+public static class BehaviourEventBatches
+{
+    /// <summary>A batch split per user, each user's events in the order sent: the unit of a turn and of a stream message.</summary>
+    public static Dictionary<string, List<BehaviourEvent>> ByUser(IReadOnlyList<BehaviourEvent> events)
+    {
+        var byUser = new Dictionary<string, List<BehaviourEvent>>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!byUser.TryGetValue(e.UserId, out var list))
+            {
+                byUser[e.UserId] = list = [];
+            }
+            list.Add(e);
+        }
+        return byUser;
+    }
+}
