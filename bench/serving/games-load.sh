@@ -4,7 +4,8 @@
 # under the same load, (3) a hot swap to a second checkpoint during a GET run. Prints every run and the median.
 #   bench/serving/games-load.sh MODEL.rsm [SWAP_MODEL.rsm]
 # Env: DATA (default ../shared/data/amazon-games/Video.txt), PORT, RUNS (3), DURATION (15s), CONNECTIONS (64),
-#      EVENT_CONNECTIONS (4), EVENT_BATCH (100), EVENT_INTERVAL_MS (70), PROBES (300).
+#      EVENT_CONNECTIONS (4), EVENT_BATCH (100), EVENT_INTERVAL_MS (70), PROBES (300),
+#      SERVE_ARGS (extra `serve` arguments, e.g. "--set Recsys:Silo:Model:IntentBudget=00:00:00.002").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL=${1:?usage: games-load.sh MODEL.rsm [SWAP_MODEL.rsm]}
@@ -29,7 +30,7 @@ dotnet build src/Recsys.Cli -c Release -nologo -v q >/dev/null
 dotnet build bench/Recsys.ServingLoad -c Release -nologo -v q >/dev/null
 load_tool() { dotnet bench/Recsys.ServingLoad/bin/Release/net10.0/recsys-serving-load.dll "$@"; }
 
-dotnet src/Recsys.Cli/bin/Release/net10.0/recsys.dll serve --model "$MODEL" --urls "$URL" --api-key "$KEY" > "$LOG/serve.log" 2>&1 &
+dotnet src/Recsys.Cli/bin/Release/net10.0/recsys.dll serve --model "$MODEL" --urls "$URL" --api-key "$KEY" ${SERVE_ARGS:-} > "$LOG/serve.log" 2>&1 &
 server=$!
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 1 600); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
