@@ -14,6 +14,11 @@ namespace Recsys.Cluster;
 /// </summary>
 public sealed class EventPublisher : IAsyncDisposable
 {
+    private static class Telemetry
+    {
+        public static readonly System.Diagnostics.ActivitySource Source = new("Recsys.Cluster");
+    }
+
     private readonly ClusterOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _inFlight;
@@ -61,7 +66,9 @@ public sealed class EventPublisher : IAsyncDisposable
         {
             throw new ServiceUnavailableException("the event stream is not connected yet; retry shortly");
         }
+        using var span = Telemetry.Source.StartActivity("stream.publish");
         var byUser = BehaviourEventBatches.ByUser(events);
+        span?.SetTag("recsys.messages", byUser.Count);
         var publishes = new List<Task>(byUser.Count);
         foreach (var (userId, userEvents) in byUser)
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -25,8 +26,14 @@ public static class ServiceDefaultsExtensions
             options.SingleLine = true;
             options.TimestampFormat = "HH:mm:ss.fff ";
             options.UseUtcTimestamp = true;
-            options.IncludeScopes = false;
+            options.IncludeScopes = true; // carries the trace and span ids of the request a line belongs to
         });
+        builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        var telemetryOptions = new TelemetryOptions();
+        builder.Configuration.GetSection("Recsys:Telemetry").Bind(telemetryOptions);
+        builder.Services.AddSingleton(telemetryOptions);
+        builder.Services.AddSingleton(sp => new RecsysTelemetry(telemetryOptions, builder.Configuration));
+        builder.Services.AddHostedService<TelemetryStarter>();
         // Request-level framework logs would repeat what metrics say, at a cost per request.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
@@ -37,6 +44,7 @@ public static class ServiceDefaultsExtensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.MapHealthChecks("/healthz", new HealthCheckOptions
         {
             Predicate = static check => check.Tags.Contains(LiveTag),
@@ -47,7 +55,23 @@ public static class ServiceDefaultsExtensions
             Predicate = static check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteHealthAsync,
         }).WithTags("health");
+        if (app.Services.GetRequiredService<TelemetryOptions>().PrometheusEndpoint)
+        {
+            app.MapGet("/metrics", static (RecsysTelemetry telemetry) =>
+                    Results.Text(telemetry.ScrapePrometheus(), "text/plain; version=0.0.4; charset=utf-8"))
+                .WithTags("health")
+                .WithSummary("Metrics in the Prometheus text format, for scraping")
+                .ExcludeFromDescription();
+        }
         return app;
+    }
+
+    /// <summary>Builds the providers at start, so metrics count from the first request rather than the first scrape.</summary>
+    private sealed class TelemetryStarter(RecsysTelemetry telemetry) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(telemetry.Tracing);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static async Task WriteHealthAsync(HttpContext context, HealthReport report)

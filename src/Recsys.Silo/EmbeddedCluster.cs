@@ -48,7 +48,13 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         {
             _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, options.RecommendationWorkers, options.RecommendationQueueCapacity);
         }
+        Metrics = new SiloMetrics(this);
     }
+
+    public SiloMetrics Metrics { get; }
+
+    /// <summary>Lists served and the feedback events that came back, per model version.</summary>
+    public FeedbackLedger Feedback => _feedback;
 
     public ItemCatalogue Catalogue => _services.Catalogue;
 
@@ -96,6 +102,8 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         }
         Interlocked.Add(ref _accepted, accepted);
         Interlocked.Add(ref _duplicates, duplicates);
+        Metrics.EventsIngested.Add(accepted, new KeyValuePair<string, object?>("outcome", "applied"));
+        Metrics.EventsIngested.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
         return new IngestResult(accepted, duplicates);
     }
 
@@ -114,6 +122,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
             }
         }
         Interlocked.Add(ref _accepted, events.Count);
+        Metrics.EventsIngested.Add(events.Count, new KeyValuePair<string, object?>("outcome", "published"));
     }
 
     public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken)
@@ -129,7 +138,9 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
 
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
+        using var span = SiloTelemetry.Source.StartActivity("recommend");
         var user = await GetSnapshotAsync(userId, cancellationToken);
+        span?.SetTag("recsys.user.events", user.EventCount);
         if (!user.IsCold && _services.Serving.ModelFor(userId) is not null)
         {
             // The actor's slot caches the intent; if the actor went idle meanwhile a throwaway slot encodes once.
@@ -206,6 +217,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.Dispose();
         await _users.DisposeAsync();
         await _services.Serving.DisposeAsync();
         if (_recommenders is not null)
@@ -257,6 +269,8 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     private string NewRecommendationId(string modelVersion)
     {
         _feedback.RecordServed(modelVersion);
+        Metrics.RecommendationsServed.Add(1, new KeyValuePair<string, object?>("model_version", modelVersion));
+        System.Diagnostics.Activity.Current?.SetTag("recsys.model_version", modelVersion);
         return RecommendationId.New(modelVersion);
     }
 }

@@ -100,7 +100,17 @@ public sealed class ClusterSilo : BackgroundService, IAsyncDisposable
         // Readers go to the store: the owning actor may be in another silo, and a local one may be stale.
         local.StateReader = new StoreUserStateReader(readStore, local.Services.Codec, loggers.CreateLogger("Recsys.Cluster.Reads"));
         lifetime.ApplicationStopping.Register(() => readiness.NotReady("stopping: finishing in-flight work and handing partitions over"));
+        _meter.CreateObservableCounter("recsys.stream.events.applied", () => _worker?.Counters.Applied ?? 0, "{event}",
+            "Events this worker applied from the stream (first time seen)");
+        _meter.CreateObservableCounter("recsys.stream.events.duplicates", () => _worker?.Counters.Duplicates ?? 0, "{event}",
+            "Redelivered or replayed events this worker recognised and dropped");
+        _meter.CreateObservableCounter("recsys.stream.messages.published", () => _publisher?.Published ?? 0, "{message}",
+            "Messages this gateway published and the broker confirmed");
+        _meter.CreateObservableGauge("recsys.partitions.owned", () => _worker?.OwnedPartitions.Count ?? 0, "{partition}", "Event partitions this silo owns");
+        _meter.CreateObservableGauge("recsys.silos.live", () => _worker?.LiveSilos ?? 0, "{silo}", "Worker silos subscribed to the stream");
     }
+
+    private readonly System.Diagnostics.Metrics.Meter _meter = new("Recsys.Cluster");
 
     public ClusterClient? Client { get; }
 
@@ -175,6 +185,7 @@ public sealed class ClusterSilo : BackgroundService, IAsyncDisposable
         {
             await _publisher.DisposeAsync();
         }
+        _meter.Dispose();
         Dispose();
     }
 }

@@ -364,9 +364,14 @@ public sealed class ShardedCatalogue : IAsyncDisposable
     public async Task<ShardHit[]> TopKAsync(ShardQuery query, CancellationToken cancellationToken)
     {
         var calls = new Task<ShardHit[]>[_shards.Length];
+        var parent = System.Diagnostics.Activity.Current;
         for (var s = 0; s < _shards.Length; s++)
         {
-            calls[s] = _shards[s].TopKAsync(query, cancellationToken).AsTask();
+            // One span per fan-out call; each starts under the caller's span, not under the previous shard's.
+            var span = SiloTelemetry.Source.StartActivity("shard.topk");
+            span?.SetTag("recsys.shard", s);
+            calls[s] = span is null ? _shards[s].TopKAsync(query, cancellationToken).AsTask() : Traced(_shards[s].TopKAsync(query, cancellationToken), span);
+            System.Diagnostics.Activity.Current = parent;
         }
         var merged = new TopK(query.Count);
         foreach (var hits in await Task.WhenAll(calls))
@@ -377,6 +382,20 @@ public sealed class ShardedCatalogue : IAsyncDisposable
             }
         }
         return merged.ToSortedArray();
+    }
+
+    private static async Task<ShardHit[]> Traced(ValueTask<ShardHit[]> call, System.Diagnostics.Activity span)
+    {
+        try
+        {
+            var hits = await call;
+            span.SetTag("recsys.hits", hits.Length);
+            return hits;
+        }
+        finally
+        {
+            span.Dispose();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -52,6 +52,11 @@ public sealed class IntentEncoder : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _batcher.DisposeAsync();
 
+    /// <summary>Raised when an encode catches a user's intent up with their history: the time since the history changed.</summary>
+    public event Action<TimeSpan>? IntentRefreshed;
+
+    internal void ReportRefreshed(long changedAtTimestamp) => IntentRefreshed?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(changedAtTimestamp));
+
     private void Encode(IEncoderBackend backend, IReadOnlyList<EncodeJob> jobs, IntentEmbedding[] results)
     {
         var histories = new List<UserSequence>(jobs.Count);
@@ -88,6 +93,7 @@ public sealed class IntentSlot
     private bool _encoding;
     private TaskCompletionSource? _changed;
     private int _encodes;
+    private long _changedAt; // when the history first changed since the last encode that caught up (0: caught up)
 
     /// <summary>The newest intent encoded, whatever its model and state version.</summary>
     public IntentEmbedding? Current => Volatile.Read(ref _current);
@@ -100,6 +106,10 @@ public sealed class IntentSlot
     {
         lock (_gate)
         {
+            if (_changedAt == 0)
+            {
+                _changedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
             _latest = user;
             _wanted = model;
             StartIfIdle(encoder);
@@ -191,6 +201,11 @@ public sealed class IntentSlot
                 if (!more)
                 {
                     _encoding = false;
+                    if (result is not null && _changedAt != 0)
+                    {
+                        encoder.ReportRefreshed(_changedAt);
+                        _changedAt = 0;
+                    }
                 }
                 changed?.TrySetResult();
                 if (!more)

@@ -244,7 +244,12 @@ public sealed class ModelServing : IAsyncDisposable
         {
             return null;
         }
-        var intent = await slot.GetAsync(user, model, Encoder, Options.IntentBudget, cancellationToken);
+        IntentEmbedding? intent;
+        using (var span = SiloTelemetry.Source.StartActivity("intent"))
+        {
+            intent = await slot.GetAsync(user, model, Encoder, Options.IntentBudget, cancellationToken);
+            span?.SetTag("recsys.intent.found", intent is not null);
+        }
         if (intent is null)
         {
             return null;
