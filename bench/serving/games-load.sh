@@ -66,6 +66,9 @@ for run in $(seq 1 "$RUNS"); do
 done
 to_ms() { sed -E 's/([0-9.]+)us$/\1 0.001/; s/([0-9.]+)ms$/\1 1/; s/([0-9.]+)s$/\1 1000/' | awk '{printf "%.2f\n", $1 * ($2 == "" ? 1 : $2)}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+curl -s "$URL/metrics" > "$LOG/metrics.txt"
+echo "/metrics after the GET runs (saved in $LOG/metrics.txt):"
+grep -E '^(recsys_events_ingested_total|recsys_recommendations_served_total|recsys_encode_batch_size_(sum|count)|recsys_encode_duration_seconds_(sum|count)|recsys_intent_freshness_seconds_(sum|count)|recsys_actors_active|dotnet_gc_pause_time_seconds_total|dotnet_gc_collections_total|http_server_request_duration_seconds_count\{http_request_method="GET")' "$LOG/metrics.txt" | sed 's/^/  /'
 echo "GET recommendations median: $(median "${rps[@]}") req/s, p50 $(median $(printf '%s\n' "${p50[@]}" | to_ms)) ms, p99 $(median $(printf '%s\n' "${p99[@]}" | to_ms)) ms"
 
 echo "freshness and parity probes under load"
