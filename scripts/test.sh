@@ -34,6 +34,9 @@ else
   echo "error: PostgreSQL or RabbitMQ could not be started; the cluster-mode tests will fail"
 fi
 
+echo "Validating the deployment files (scripts/validate-deploy.sh; the tests check it too)..."
+./scripts/validate-deploy.sh || echo "warning: deployment validation failed; Recsys.Deploy.Tests will report it"
+
 echo "Running the tests..."
 # A hung test fails its run with a dump and the name of the test instead of eating the CI time budget.
 dotnet test Recsys.Orleans.sln -c Release --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee -a "$log"

@@ -13,5 +13,6 @@ public static class CliApp
         TrainCommand.Create(),
         EvalCommand.Create(),
         RecommendCommand.Create(),
+        HealthCheckCommand.Create(),
     };
 }

@@ -139,8 +139,13 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
         using var span = SiloTelemetry.Source.StartActivity("recommend");
-        var user = await GetSnapshotAsync(userId, cancellationToken);
-        span?.SetTag("recsys.user.events", user.EventCount);
+        UserSnapshot user;
+        using (var state = SiloTelemetry.Source.StartActivity("user.state"))
+        {
+            // The user's actor (embedded) or the state store (cluster mode).
+            user = await GetSnapshotAsync(userId, cancellationToken);
+            state?.SetTag("recsys.user.events", user.EventCount);
+        }
         if (!user.IsCold && _services.Serving.ModelFor(userId) is not null)
         {
             // The actor's slot caches the intent; if the actor went idle meanwhile a throwaway slot encodes once.

@@ -131,7 +131,8 @@ public sealed partial class TelemetryTests(NeuralServingFixture fixture) : IClas
         Assert.Equal("cyclic-v1", (string)recommend["tags"]!["recsys.model_version"]!);
         var intent = Span("intent");
         var shardSpans = trace.Where(static s => (string)s["name"]! == "shard.topk").ToArray();
-        Assert.All(Children(recommend), child => Assert.Contains((string)child["name"]!, new[] { "intent", "shard.topk" }));
+        Assert.All(Children(recommend), child => Assert.Contains((string)child["name"]!, new[] { "user.state", "intent", "shard.topk" }));
+        Assert.Contains(Span("user.state"), Children(recommend));
         Assert.Contains(intent, Children(recommend));
         Assert.Equal(["0", "1", "2"], shardSpans.Select(static s => (string)s["tags"]!["recsys.shard"]!).Order());
         Assert.All(shardSpans, shard => Assert.Equal((string)recommend["spanId"]!, (string?)shard["parentSpanId"]));
