@@ -17,15 +17,25 @@ namespace Recsys.Cluster.FunctionalTests;
 /// </summary>
 public sealed class EventWorkload(string prefix, int users, int eventsPerUser, int items = 500)
 {
+    /// <summary>Status recorded when a connection was refused (the request reached no server).</summary>
+    public const int Refused = 0;
+
+    /// <summary>Status recorded when a request failed after it reached a server (reset, closed mid-answer).</summary>
+    public const int CutOff = -1;
+
     private readonly ConcurrentDictionary<int, int> _statuses = new();
+    private int _gateway;
     private long _posted;
 
     public int TotalEvents => users * eventsPerUser;
 
+    /// <summary>Why the last cut-off request failed, for the report.</summary>
+    public string? LastCutOff { get; private set; }
+
     /// <summary>Events the gateway acknowledged with 202.</summary>
     public long Acknowledged => Interlocked.Read(ref _posted);
 
-    /// <summary>Every answer the gateway gave, by status code (0: no answer, the connection failed).</summary>
+    /// <summary>Every answer the gateways gave, by status code (<see cref="Refused"/>, <see cref="CutOff"/>: no answer).</summary>
     public IReadOnlyDictionary<int, int> Statuses => _statuses;
 
     public string UserId(int user) => $"{prefix}-u{user:D5}";
@@ -39,7 +49,11 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
         ($"{prefix}-e{user}-{n}", $"item-{(user * 31 + n * 17) % items}", Types[(user + n) % Types.Length], Start.AddSeconds(user + n * 60.0));
 
     /// <summary>Posts everything with <paramref name="senders"/> concurrent senders, <paramref name="pause"/> between a sender's batches.</summary>
-    public async Task PostAllAsync(HttpClient gateway, int senders, int batchSize, TimeSpan pause, CancellationToken cancellationToken)
+    public Task PostAllAsync(HttpClient gateway, int senders, int batchSize, TimeSpan pause, CancellationToken cancellationToken) =>
+        PostAllAsync([gateway], senders, batchSize, pause, cancellationToken);
+
+    /// <summary>As above, moving to the next gateway when one gives no answer (as a load balancer would).</summary>
+    public async Task PostAllAsync(HttpClient[] gateways, int senders, int batchSize, TimeSpan pause, CancellationToken cancellationToken)
     {
         await Task.WhenAll(Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
         {
@@ -54,7 +68,7 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
                         query = e.Type == "search" ? "controller" : null });
                     if (batch.Count == batchSize)
                     {
-                        await SendUntilAcceptedAsync(gateway, batch, cancellationToken);
+                        await SendUntilAcceptedAsync(gateways, batch, cancellationToken);
                         batch.Clear();
                         if (pause > TimeSpan.Zero)
                         {
@@ -65,25 +79,34 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
             }
             if (batch.Count > 0)
             {
-                await SendUntilAcceptedAsync(gateway, batch, cancellationToken);
+                await SendUntilAcceptedAsync(gateways, batch, cancellationToken);
             }
         }, cancellationToken)));
     }
 
-    private async Task SendUntilAcceptedAsync(HttpClient gateway, List<object> batch, CancellationToken cancellationToken)
+    private async Task SendUntilAcceptedAsync(HttpClient[] gateways, List<object> batch, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.Serialize(batch);
         while (true)
         {
             int status;
+            var gateway = Volatile.Read(ref _gateway);
             try
             {
-                using var response = await gateway.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+                using var response = await gateways[gateway].PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
                 status = (int)response.StatusCode;
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException ex)
             {
-                status = 0;
+                // Refused: nobody listens there (the request never reached a server). Anything else: a request cut off.
+                status = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused }
+                    ? Refused
+                    : CutOff;
+                if (status == CutOff)
+                {
+                    LastCutOff = ex.InnerException?.Message ?? ex.Message;
+                }
+                Interlocked.CompareExchange(ref _gateway, (gateway + 1) % gateways.Length, gateway);
             }
             _statuses.AddOrUpdate(status, 1, static (_, count) => count + 1);
             if (status == (int)HttpStatusCode.Accepted)
