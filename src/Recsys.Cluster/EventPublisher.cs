@@ -14,7 +14,10 @@ namespace Recsys.Cluster;
 /// </summary>
 public sealed class EventPublisher : IAsyncDisposable
 {
-    private static class Telemetry
+    /// <summary>The message header carrying the publishing request's W3C trace context.</summary>
+    public const string TraceParentHeader = "traceparent";
+
+    internal static class Telemetry
     {
         public static readonly System.Diagnostics.ActivitySource Source = new("Recsys.Cluster");
     }
@@ -97,6 +100,11 @@ public sealed class EventPublisher : IAsyncDisposable
         {
             var channel = _channels[(int)((uint)Interlocked.Increment(ref _next) % (uint)_channels.Length)];
             var properties = new BasicProperties { DeliveryMode = DeliveryModes.Persistent, ContentType = "application/x-recsys-events" };
+            if (System.Diagnostics.Activity.Current is { } span)
+            {
+                // W3C trace context, so the worker's apply joins the request's trace.
+                properties.Headers = new Dictionary<string, object?> { [TraceParentHeader] = span.Id };
+            }
             // No cancellation token: a publish abandoned half way leaves the client's confirm bookkeeping unsure, and
             // the request's own timeout above already bounds the wait. mandatory: an unroutable message (no queue
             // bound) is an error, not a silent drop.

@@ -108,6 +108,7 @@ internal sealed class PartitionConsumer(int partition, ClusterOptions options, A
             await CompleteAsync(channel, delivery.DeliveryTag, Task.FromResult(Array.Empty<ApplyOutcome>()), 0);
             return;
         }
+        var span = StartApplySpan(delivery, events.Length);
         Task<ApplyOutcome[]> applied;
         try
         {
@@ -119,15 +120,38 @@ internal sealed class PartitionConsumer(int partition, ClusterOptions options, A
         {
             applied = Task.FromException<ApplyOutcome[]>(ex);
         }
-        _ = CompleteAsync(channel, delivery.DeliveryTag, applied, events.Length);
+        _ = CompleteAsync(channel, delivery.DeliveryTag, applied, events.Length, span);
     }
 
-    private async Task CompleteAsync(IChannel channel, ulong deliveryTag, Task<ApplyOutcome[]> applied, int eventCount)
+    /// <summary>A consumer span under the publishing request's trace (from the message's traceparent header), ended at the ack.</summary>
+    private System.Diagnostics.Activity? StartApplySpan(BasicDeliverEventArgs delivery, int eventCount)
     {
+        if (!EventPublisher.Telemetry.Source.HasListeners())
+        {
+            return null;
+        }
+        System.Diagnostics.ActivityContext parent = default;
+        if (delivery.BasicProperties.Headers?.TryGetValue(EventPublisher.TraceParentHeader, out var header) == true &&
+            header is byte[] bytes)
+        {
+            System.Diagnostics.ActivityContext.TryParse(System.Text.Encoding.UTF8.GetString(bytes), null, out parent);
+        }
+        var span = EventPublisher.Telemetry.Source.StartActivity("stream.apply", System.Diagnostics.ActivityKind.Consumer, parent);
+        span?.SetTag("recsys.partition", partition);
+        span?.SetTag("recsys.events", eventCount);
+        span?.SetTag("recsys.redelivered", delivery.Redelivered);
+        return span;
+    }
+
+    private async Task CompleteAsync(IChannel channel, ulong deliveryTag, Task<ApplyOutcome[]> applied, int eventCount,
+        System.Diagnostics.Activity? span = null)
+    {
+        using var _ = span;
         try
         {
             var outcomes = await applied;
             var newEvents = outcomes.Count(static o => o == ApplyOutcome.Applied);
+            span?.SetTag("recsys.applied", newEvents);
             counters.Record(newEvents, outcomes.Length - newEvents);
             await _ackGate.WaitAsync();
             try

@@ -218,6 +218,36 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
             $"POST answered {Describe(workload.Statuses)}"));
     }
 
+    [Fact]
+    public async Task An_event_post_is_one_trace_from_the_gateway_through_the_stream_to_the_worker_that_applies_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("recsys-traces-").FullName;
+        string[] tracing(string name) => ["Recsys:Telemetry:TraceFile=" + Path.Combine(folder, name + ".jsonl"), "Recsys:Telemetry:TraceSampleRatio=1"];
+        var gateway = await StartAsync("gateway", "gateway", tracing("gateway"));
+        await StartAsync("worker", "w1", tracing("w1"));
+        var workload = new EventWorkload("tr", users: 1, eventsPerUser: 1);
+        await workload.PostAllAsync(gateway.Client, senders: 1, batchSize: 1, TimeSpan.Zero, CancellationToken.None);
+        await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromSeconds(30));
+
+        JsonObject[] Spans(string name) => File.Exists(Path.Combine(folder, name + ".jsonl"))
+            ? [.. File.ReadAllLines(Path.Combine(folder, name + ".jsonl")).Select(static line => JsonNode.Parse(line)!.AsObject())]
+            : [];
+        JsonObject? publish = null;
+        JsonObject? apply = null;
+        await PollAsync(() =>
+        {
+            publish = Spans("gateway").FirstOrDefault(static s => (string)s["name"]! == "stream.publish");
+            apply = Spans("w1").FirstOrDefault(static s => (string)s["name"]! == "stream.apply");
+            return publish is not null && apply is not null;
+        }, TimeSpan.FromSeconds(10), "the publish and apply spans to be exported");
+        var root = Spans("gateway").Single(s => (string?)s["spanId"] == (string?)publish!["parentSpanId"]);
+        Assert.Equal("POST /v1/events", (string)root["name"]!);
+        Assert.Equal((string)publish!["traceId"]!, (string)apply!["traceId"]!);
+        Assert.Equal((string)publish["spanId"]!, (string?)apply["parentSpanId"]);
+        Assert.Equal("1", (string)apply["tags"]!["recsys.applied"]!);
+        Directory.Delete(folder, recursive: true);
+    }
+
     private static async Task<int[]> OwnedAsync(SiloProcess silo)
     {
         var status = await silo.Client.GetFromJsonAsync<JsonObject>("/v1/admin/cluster");
