@@ -34,6 +34,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddSingleton(telemetryOptions);
         builder.Services.AddSingleton(sp => new RecsysTelemetry(telemetryOptions, builder.Configuration));
         builder.Services.AddHostedService<TelemetryStarter>();
+        builder.Services.AddSingleton<RequestMetrics>();
         // Request-level framework logs would repeat what metrics say, at a cost per request.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
