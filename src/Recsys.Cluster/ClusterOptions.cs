@@ -66,6 +66,9 @@ public sealed record ClusterOptions
     /// <summary>How often a process picks up catalogue changes other gateways stored.</summary>
     public TimeSpan CatalogueRefreshInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Users whose intent a gateway keeps between requests (about half a kilobyte each with a 64-wide model).</summary>
+    public int GatewayIntentCacheUsers { get; init; } = 100_000;
+
     /// <summary>Names this silo in logs and the broker's connection list; host and process id by default.</summary>
     public string? SiloName { get; init; }
 

@@ -64,6 +64,9 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     /// </summary>
     public IUserStateReader? StateReader { get; set; }
 
+    /// <summary>Cached intents of users whose actor is elsewhere (cluster-mode gateways); null: none kept.</summary>
+    public IntentSlotCache? RemoteIntents { get; set; }
+
     public SiloServices Services => _services;
 
     public ActorHost<string, UserActor> Users => _users;
@@ -148,8 +151,9 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         }
         if (!user.IsCold && _services.Serving.ModelFor(userId) is not null)
         {
-            // The actor's slot caches the intent; if the actor went idle meanwhile a throwaway slot encodes once.
-            var slot = _users.PeekPublished(userId, static actor => actor.Intent) ?? new IntentSlot();
+            // The actor's slot caches the intent; without a local actor, the shared cache (cluster-mode gateways) or a
+            // throwaway slot that encodes once.
+            var slot = _users.PeekPublished(userId, static actor => actor.Intent) ?? RemoteIntents?.For(userId) ?? new IntentSlot();
             if (await _services.Serving.RecommendAsync(user, slot, count, filter, cancellationToken) is { } neural)
             {
                 return new RecommendationsResponse(userId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(neural.Items));

@@ -10,6 +10,7 @@ using Recsys.Cluster;
 using Recsys.Contracts;
 using Recsys.ServiceDefaults;
 using Recsys.Silo;
+using Recsys.Silo.Serving;
 using Recsys.Silo.State;
 
 namespace Recsys.Gateway.Hosting;
@@ -99,6 +100,10 @@ public sealed class ClusterSilo : BackgroundService, IAsyncDisposable
         }
         // Readers go to the store: the owning actor may be in another silo, and a local one may be stale.
         local.StateReader = new StoreUserStateReader(readStore, local.Services.Codec, loggers.CreateLogger("Recsys.Cluster.Reads"));
+        if (options.RunsGateway && options.GatewayIntentCacheUsers > 0)
+        {
+            local.RemoteIntents = new IntentSlotCache(options.GatewayIntentCacheUsers);
+        }
         lifetime.ApplicationStopping.Register(() => readiness.NotReady("stopping: finishing in-flight work and handing partitions over"));
         _meter.CreateObservableCounter("recsys.stream.events.applied", () => _worker?.Counters.Applied ?? 0, "{event}",
             "Events this worker applied from the stream (first time seen)");
