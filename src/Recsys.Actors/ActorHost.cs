@@ -388,11 +388,12 @@ public sealed class ActorHost<TKey, TActor> : IAsyncDisposable
             {
                 Host._logger.LogError(ex, "Activation of actor {Key} failed; its messages fail and the next message retries", Key);
                 _mailbox.Complete();
+                // Gone from the host before its callers hear of the failure, so their retry meets a fresh activation.
+                Host._activations.TryRemove(new KeyValuePair<TKey, Activation>(Key, this));
                 while (_mailbox.TryRead(out var item))
                 {
                     item.Fail(new InvalidOperationException($"actor '{Key}' could not be activated: {ex.Message}", ex));
                 }
-                Host._activations.TryRemove(new KeyValuePair<TKey, Activation>(Key, this));
                 MarkClosed();
                 return false;
             }
