@@ -41,9 +41,12 @@ start_postgres() {
     log "creating a PostgreSQL cluster in $PG_DATA"
     as_postgres "'$bin/initdb' -D '$PG_DATA' -U postgres --auth=trust -E UTF8 >'$PG_LOGS/initdb.log' 2>&1"
   fi
-  if as_postgres "'$bin/pg_ctl' -D '$PG_DATA' status >/dev/null 2>&1"; then
+  # Ask the server itself: a lock file left by a killed server (or a zombie holding its pid) must not pass for one.
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; then
     return 0
   fi
+  as_postgres "'$bin/pg_ctl' -D '$PG_DATA' -m immediate stop >/dev/null 2>&1" || true
+  rm -f "$PG_DATA/postmaster.pid"
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   # fsync stays on: the outage and failover tests are about durability.
   as_postgres "'$bin/pg_ctl' -D '$PG_DATA' -w -t 60 -l '$PG_LOGS/postgres.log' -o \"-p $PG_PORT -k '$PG_DATA' -c listen_addresses=127.0.0.1 -c max_connections=300\" start >/dev/null"
