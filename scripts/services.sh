@@ -63,6 +63,7 @@ rabbit_env() {
   export RABBITMQ_DIST_PORT=$((MQ_PORT + 1000)) RABBITMQ_MNESIA_BASE=$MQ_BASE/mnesia RABBITMQ_LOG_BASE=$MQ_BASE/log
   export RABBITMQ_PID_FILE=$MQ_BASE/rabbitmq.pid RABBITMQ_ENABLED_PLUGINS_FILE=$MQ_BASE/enabled_plugins
   export RABBITMQ_CONFIG_FILE=$MQ_BASE/rabbitmq ERL_EPMD_ADDRESS=127.0.0.1 HOME=$MQ_BASE
+  export ERL_CRASH_DUMP=$MQ_BASE/log/erl_crash.dump # never in the caller's working directory
 }
 
 start_rabbitmq() {

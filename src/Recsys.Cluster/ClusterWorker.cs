@@ -42,7 +42,7 @@ public sealed class ClusterWorker : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _connection = await EventPublisher.RetryUntilConnectedAsync(EventStream.ConnectionFactory(_options, "worker"), _logger, cancellationToken);
+        _connection = await EventStream.ConnectAsync(_options, "worker", _logger, cancellationToken);
         _control = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await EventStream.DeclareAsync(_control, _options, cancellationToken);
         // Presence: every worker consumes from one plain queue, whose consumer count is then the number of live

@@ -45,7 +45,7 @@ public sealed class EventPublisher : IAsyncDisposable
     /// <summary>Connects (retrying until the broker answers) and declares the stream's topology.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _connection = await RetryUntilConnectedAsync(EventStream.ConnectionFactory(_options, "publisher"), _logger, cancellationToken);
+        _connection = await EventStream.ConnectAsync(_options, "publisher", _logger, cancellationToken);
         await using (var setup = await _connection.CreateChannelAsync(cancellationToken: cancellationToken))
         {
             await EventStream.DeclareAsync(setup, _options, cancellationToken);
@@ -125,29 +125,6 @@ public sealed class EventPublisher : IAsyncDisposable
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
-        }
-    }
-
-    /// <summary>Connects, retrying with backoff while the broker is not there yet (a cluster starts in any order).</summary>
-    internal static async Task<IConnection> RetryUntilConnectedAsync(ConnectionFactory factory, ILogger logger, CancellationToken cancellationToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(200);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await factory.CreateConnectionAsync(cancellationToken);
-            }
-            catch (BrokerUnreachableException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                if (attempt == 1 || attempt % 10 == 0)
-                {
-                    logger.LogWarning("RabbitMQ at {Host}:{Port} is unreachable (attempt {Attempt}): {Error}; retrying", factory.HostName, factory.Port, attempt,
-                        ex.InnerException?.Message ?? ex.Message);
-                }
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
         }
     }
 }

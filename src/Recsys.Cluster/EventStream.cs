@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Recsys.Cluster;
 
@@ -17,7 +19,7 @@ public static class EventStream
     /// <summary>The queue live workers consume from to be counted (never published to).</summary>
     public static string WorkersQueueName(ClusterOptions options) => $"{options.StreamName}.workers";
 
-    public static ConnectionFactory ConnectionFactory(ClusterOptions options, string purpose) => new()
+    private static ConnectionFactory ConnectionFactory(ClusterOptions options, string purpose) => new()
     {
         Uri = new Uri(options.RabbitMq!),
         RequestedHeartbeat = options.Heartbeat,
@@ -38,6 +40,30 @@ public static class EventStream
                 arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum", ["x-single-active-consumer"] = true },
                 cancellationToken: cancellationToken);
             await channel.QueueBindAsync(queue, options.StreamName, BindingWeight, cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>Connects, retrying with backoff while the broker is not there yet (a cluster starts in any order).</summary>
+    public static async Task<IConnection> ConnectAsync(ClusterOptions options, string purpose, ILogger logger, CancellationToken cancellationToken)
+    {
+        var factory = ConnectionFactory(options, purpose);
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken);
+            }
+            catch (BrokerUnreachableException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (attempt == 1 || attempt % 10 == 0)
+                {
+                    logger.LogWarning("RabbitMQ at {Host}:{Port} is unreachable (attempt {Attempt}): {Error}; retrying", factory.HostName, factory.Port, attempt,
+                        ex.InnerException?.Message ?? ex.Message);
+                }
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ namespace Recsys.ServiceDefaults;
 /// </summary>
 public sealed class PrometheusTextExporter : BaseExporter<Metric>
 {
+    private readonly Lock _scrapeGate = new();
     private StringBuilder? _output;
 
     public override ExportResult Export(in Batch<Metric> batch)
@@ -30,7 +31,7 @@ public sealed class PrometheusTextExporter : BaseExporter<Metric>
     /// <summary>Collects through <paramref name="reader"/> (which must wrap this exporter) and returns the text.</summary>
     internal string Scrape(MetricReader reader)
     {
-        lock (this)
+        lock (_scrapeGate)
         {
             _output = new StringBuilder();
             try

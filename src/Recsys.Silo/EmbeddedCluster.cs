@@ -279,7 +279,10 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
     {
         _feedback.RecordServed(modelVersion);
         Metrics.RecommendationsServed.Add(1, new KeyValuePair<string, object?>("model_version", modelVersion));
-        System.Diagnostics.Activity.Current?.SetTag("recsys.model_version", modelVersion);
+        if (System.Diagnostics.Activity.Current is { IsAllDataRequested: true } span)
+        {
+            span.SetTag("recsys.model_version", modelVersion); // only on recorded spans: the request's activity exists for log scopes too
+        }
         return RecommendationId.New(modelVersion);
     }
 }

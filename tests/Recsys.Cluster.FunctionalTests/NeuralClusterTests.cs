@@ -20,22 +20,7 @@ public sealed class NeuralClusterTests : IAsyncLifetime
     {
         _database = await ClusterServices.CreateDatabaseAsync();
         // A tiny model that learned "after item-i comes item-(i+1)".
-        var random = new Random(4);
-        var text = new StringBuilder();
-        for (var u = 0; u < 250; u++)
-        {
-            var item = random.Next(Items);
-            for (var i = 0; i < random.Next(6, 12); i++)
-            {
-                text.Append('u').Append(u).Append(" item-").Append(item).Append('\n');
-                item = random.NextDouble() < 0.9 ? (item + 1) % Items : random.Next(Items);
-            }
-        }
-        var data = DataImport.Read(new StringReader(text.ToString()), "cyclic", DataFormat.Sasrec);
-        var config = new SequenceModelConfig { ItemCount = data.ItemCount, MaxLength = 10, Dim = 16, Blocks = 1, Dropout = 0.1f, Seed = 5 };
-        var result = Trainer.Train(data, config, new TrainingOptions { Epochs = 30, BatchSize = 32, LearningRate = 5e-3f, Negatives = 1000, EvaluateEvery = 5 });
-        CheckpointFile.Save(Path.Combine(_folder, "cyclic.rsm"),
-            new ModelCheckpoint(result.Model, data.ItemIds, new TrainingMetadata { Version = "cyclic-cluster" }));
+        CheckpointFile.Save(Path.Combine(_folder, "cyclic.rsm"), Recsys.Tests.Shared.CyclicModel.Train(Items, users: 250, "cyclic-cluster"));
     }
 
     public async Task DisposeAsync()

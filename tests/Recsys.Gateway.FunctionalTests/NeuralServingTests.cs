@@ -25,21 +25,7 @@ public sealed class NeuralServingFixture : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        var random = new Random(4);
-        var text = new System.Text.StringBuilder();
-        for (var u = 0; u < 300; u++)
-        {
-            var item = random.Next(Items);
-            for (var i = 0; i < random.Next(6, 12); i++)
-            {
-                text.Append('u').Append(u).Append(" item-").Append(item).Append('\n');
-                item = random.NextDouble() < 0.9 ? (item + 1) % Items : random.Next(Items);
-            }
-        }
-        var data = DataImport.Read(new StringReader(text.ToString()), "cyclic", DataFormat.Sasrec);
-        var config = new SequenceModelConfig { ItemCount = data.ItemCount, MaxLength = 10, Dim = 16, Blocks = 1, Dropout = 0.1f, Seed = 5 };
-        var result = Trainer.Train(data, config, new TrainingOptions { Epochs = 30, BatchSize = 32, LearningRate = 5e-3f, Negatives = 1000, EvaluateEvery = 5 });
-        Checkpoint = new ModelCheckpoint(result.Model, data.ItemIds, new TrainingMetadata { Version = Version });
+        Checkpoint = Recsys.Tests.Shared.CyclicModel.Train(Items, users: 300, Version);
         CheckpointFile.Save(CheckpointPath, Checkpoint);
         CheckpointFile.Save(NextCheckpointPath, Checkpoint with { Metadata = new TrainingMetadata { Version = NextVersion } });
         var bytes = File.ReadAllBytes(CheckpointPath);

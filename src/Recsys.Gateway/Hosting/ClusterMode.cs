@@ -164,7 +164,6 @@ public sealed class ClusterSilo : BackgroundService, IAsyncDisposable
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _readiness.NotReady("stopping");
         try
         {
             await base.StopAsync(cancellationToken);
