@@ -145,7 +145,7 @@ internal static class Figures
         {
             foreach (var precision in new[] { VectorPrecision.Full, VectorPrecision.Reduced })
             {
-                await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards, Precision = precision });
+                await using var sharded = new ShardedCatalogue(catalogue, new CatalogueShardOptions { Shards = shards, Precision = precision });
                 sharded.Load(model, catalogue.Items);
                 var answers = new int[queries.Length][];
                 for (var i = 0; i < queries.Length; i++)

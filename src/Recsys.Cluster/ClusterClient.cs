@@ -13,7 +13,7 @@ namespace Recsys.Cluster;
 /// deduplicated when a worker applies them), catalogue changes to PostgreSQL for every process to pick up, and reads
 /// run on this process's catalogue, rankings and models over the user state committed in PostgreSQL.
 /// </summary>
-public sealed class ClusterClient(EmbeddedCluster local, EventPublisher publisher, PostgresStateStore store, ClusterOptions options) : IClusterClient
+public sealed class ClusterClient(EmbeddedCluster local, EventPublisher publisher, PostgresStateStore store, ClusterOptions options) : IFrontend
 {
     public async Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
     {

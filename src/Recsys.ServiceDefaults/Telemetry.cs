@@ -47,7 +47,8 @@ public sealed class RecsysTelemetry : IDisposable
         {
             var tracing = Sdk.CreateTracerProviderBuilder()
                 .SetResourceBuilder(resource)
-                .AddSource(Prefix + "*", "Microsoft.AspNetCore") // ASP.NET Core's own request activity is each trace's root
+                // ASP.NET Core's own request activity is each trace's root; Orleans' grain calls carry it across silos.
+                .AddSource(Prefix + "*", "Microsoft.AspNetCore", "Microsoft.Orleans.Application", "Microsoft.Orleans.Runtime")
                 .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)));
             if (otlp is not null)
             {

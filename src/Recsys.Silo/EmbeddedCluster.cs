@@ -16,13 +16,14 @@ namespace Recsys.Silo;
 /// delivered to actors directly. Recommendations are computed by a stateless worker pool from the
 /// user actor's snapshot, so a slow scoring never holds up the user's event turns.
 /// </summary>
-public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
+public sealed class EmbeddedCluster : IFrontend, IAsyncDisposable
 {
     public const string FallbackModelVersion = "fallback-v1";
 
     private readonly ActorHost<string, UserActor> _users;
     private readonly StatelessWorkerPool<FallbackRecommender>? _recommenders;
     private readonly SiloServices _services;
+    private readonly IStateStore _store;
     private readonly FallbackRecommender _recommender;
     private readonly FeedbackLedger _feedback = new();
     private readonly ILogger _logger;
@@ -31,24 +32,17 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
 
     public EmbeddedCluster(SiloOptions options, IStateStore store, TimeProvider clock, ILoggerFactory loggerFactory)
     {
-        var catalogue = new ItemCatalogue(new ItemRegistry());
-        var trending = new TrendingIndex(options.TrendingHalfLife, clock) { RefreshInterval = options.TrendingRefreshInterval };
-        var coOccurrence = new CoOccurrenceIndex(options.CoOccurrence);
-        var serving = new ModelServing(catalogue, options.Model);
-        if (options.Model.Path is { } path)
-        {
-            serving.Activate(ServingModel.Load(path));
-        }
-        _services = new SiloServices(catalogue, trending, coOccurrence, store, options.Users, serving);
-        _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services), options.Actors, clock,
+        _services = SiloServices.Create(options, clock);
+        _store = store;
+        _users = new ActorHost<string, UserActor>(userId => new UserActor(userId, _services, store), options.Actors, clock,
             loggerFactory.CreateLogger("Recsys.Silo.UserActors"));
-        _recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
+        _recommender = _services.Recommender;
         _logger = loggerFactory.CreateLogger("Recsys.Silo.Models");
         if (options.RecommendationWorkers > 0)
         {
             _recommenders = new StatelessWorkerPool<FallbackRecommender>(_ => _recommender, options.RecommendationWorkers, options.RecommendationQueueCapacity);
         }
-        Metrics = new SiloMetrics(this);
+        Metrics = new SiloMetrics(_services.Serving, _feedback, () => _users.ActiveCount);
     }
 
     public SiloMetrics Metrics { get; }
@@ -250,7 +244,7 @@ public sealed class EmbeddedCluster : IClusterClient, IAsyncDisposable
         {
             return published;
         }
-        if (!_users.IsActive(userId) && !await _services.Store.ExistsAsync(userId, cancellationToken))
+        if (!_users.IsActive(userId) && !await _store.ExistsAsync(userId, cancellationToken))
         {
             return UserSnapshot.ForUnknownUser(userId);
         }

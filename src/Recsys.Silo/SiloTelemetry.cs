@@ -20,7 +20,7 @@ public sealed class SiloMetrics : IDisposable
 {
     private readonly Meter _meter = new(SiloTelemetry.Name);
 
-    public SiloMetrics(EmbeddedCluster cluster)
+    public SiloMetrics(Serving.ModelServing serving, Serving.FeedbackLedger feedback, Func<int> activeUsers)
     {
         EventsIngested = _meter.CreateCounter<long>("recsys.events.ingested", "{event}",
             "Events handled, by outcome: applied to a user's state, or duplicate (a replayed eventId, dropped)");
@@ -32,19 +32,19 @@ public sealed class SiloMetrics : IDisposable
         var freshness = _meter.CreateHistogram<double>("recsys.intent.freshness", "s",
             "From an event changing a user's history to the intent encode that reflects it",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
-        var encoder = cluster.Serving.Encoder;
+        var encoder = serving.Encoder;
         encoder.Batcher.BatchServed += (size, elapsed) =>
         {
             encodeBatch.Record(size);
             encodeDuration.Record(elapsed.TotalSeconds);
         };
         encoder.IntentRefreshed += elapsed => freshness.Record(elapsed.TotalSeconds);
-        _meter.CreateObservableGauge("recsys.actors.active", () => cluster.Users.ActiveCount, "{actor}", "User actors in memory");
-        _meter.CreateObservableGauge("recsys.queue.depth", () => QueueDepths(cluster), "{request}", "Requests waiting for a batch worker, by queue");
-        _meter.CreateObservableGauge("recsys.models.loaded", () => cluster.Serving.Describe().Select(static m =>
+        _meter.CreateObservableGauge("recsys.actors.active", activeUsers, "{actor}", "User grains in memory");
+        _meter.CreateObservableGauge("recsys.queue.depth", () => QueueDepths(serving), "{request}", "Requests waiting for a batch worker, by queue");
+        _meter.CreateObservableGauge("recsys.models.loaded", () => serving.Describe().Select(static m =>
                 new Measurement<int>(1, new KeyValuePair<string, object?>("model_version", m.Version), new KeyValuePair<string, object?>("role", m.Role))),
             "{model}", "Loaded model versions and their role");
-        _meter.CreateObservableGauge("recsys.model.click_through", () => cluster.Feedback.Snapshot().Select(static f =>
+        _meter.CreateObservableGauge("recsys.model.click_through", () => feedback.Snapshot().Select(static f =>
                 new Measurement<double>(f.ClickThroughRate, new KeyValuePair<string, object?>("model_version", f.ModelVersion))),
             "1", "Clicks per recommendation list served, by model version");
     }
@@ -55,10 +55,10 @@ public sealed class SiloMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private static IEnumerable<Measurement<int>> QueueDepths(EmbeddedCluster cluster)
+    private static IEnumerable<Measurement<int>> QueueDepths(Serving.ModelServing serving)
     {
-        yield return new Measurement<int>(cluster.Serving.Encoder.Batcher.QueueLength, new KeyValuePair<string, object?>("queue", "inference"));
-        var shards = cluster.Serving.Shards.Shards;
+        yield return new Measurement<int>(serving.Encoder.Batcher.QueueLength, new KeyValuePair<string, object?>("queue", "inference"));
+        var shards = serving.Shards.Shards;
         for (var s = 0; s < shards.Count; s++)
         {
             yield return new Measurement<int>(shards[s].Batcher.QueueLength, new KeyValuePair<string, object?>("queue", $"shard-{s}"));

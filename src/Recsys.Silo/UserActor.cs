@@ -7,29 +7,11 @@ using Recsys.Silo.State;
 
 namespace Recsys.Silo;
 
-/// <summary>What every user actor in a silo shares.</summary>
-public sealed class SiloServices(
-    ItemCatalogue catalogue,
-    TrendingIndex trending,
-    CoOccurrenceIndex coOccurrence,
-    IStateStore store,
-    UserStateOptions userOptions,
-    Serving.ModelServing serving)
-{
-    public ItemCatalogue Catalogue => catalogue;
-    public TrendingIndex Trending => trending;
-    public CoOccurrenceIndex CoOccurrence => coOccurrence;
-    public IStateStore Store => store;
-    public UserStateOptions UserOptions => userOptions;
-    public Serving.ModelServing Serving => serving;
-    public UserStateCodec Codec { get; } = new(catalogue.Items, userOptions);
-}
-
 /// <summary>
 /// One shopper's actor (a grain, in Orleans terms): a thin shell that loads the user's state on
 /// activation, applies events in turn order, and persists on deactivation when anything changed.
 /// </summary>
-public sealed class UserActor(string userId, SiloServices services) : IActor
+public sealed class UserActor(string userId, SiloServices services, IStateStore store) : IActor
 {
     private UserState _state = null!;
     private string? _etag;
@@ -46,7 +28,7 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
 
     public async ValueTask OnActivateAsync(CancellationToken cancellationToken)
     {
-        var stored = await services.Store.ReadAsync(userId, cancellationToken);
+        var stored = await store.ReadAsync(userId, cancellationToken);
         _state = stored is null ? new UserState(userId, services.UserOptions) : services.Codec.Decode(stored.Data);
         _etag = stored?.ETag;
     }
@@ -55,7 +37,7 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
     {
         if (_dirty)
         {
-            _etag = await services.Store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
+            _etag = await store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
             _dirty = false;
         }
     }
@@ -105,7 +87,7 @@ public sealed class UserActor(string userId, SiloServices services) : IActor
             }
             try
             {
-                _etag = await services.Store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
+                _etag = await store.WriteAsync(userId, services.Codec.Encode(_state), _etag, cancellationToken);
                 _dirty = false;
                 return outcomes;
             }

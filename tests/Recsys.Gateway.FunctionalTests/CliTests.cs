@@ -48,14 +48,14 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Contains("line 3: price: 'abc' is not a number", error, StringComparison.Ordinal);
         Assert.Contains("2 valid records, 1 errors", output, StringComparison.Ordinal);
         Assert.Contains("Nothing sent", output, StringComparison.Ordinal);
-        Assert.Null(_server.Cluster.Catalogue.Get($"{prefix}-lamp"));
+        Assert.Null(_server.Catalogue.Get($"{prefix}-lamp"));
 
         (exit, _, _) = await RunAsync("import", "items", csv, "--skip-invalid", "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey);
         Assert.Equal(1, exit); // still says the file had errors
-        var lamp = _server.Cluster.Catalogue.Get($"{prefix}-lamp")!.Item;
+        var lamp = _server.Catalogue.Get($"{prefix}-lamp")!.Item;
         Assert.Equal("Lamp, large \"XL\"", lamp.Title);
         Assert.Equal(19.99m, lamp.Price);
-        Assert.False(_server.Cluster.Catalogue.Get($"{prefix}-chair")!.Item.InStock);
+        Assert.False(_server.Catalogue.Get($"{prefix}-chair")!.Item.InStock);
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class CliTests : IAsyncLifetime
     [Fact]
     public async Task Simulate_sends_the_events_it_says_and_the_server_applies_them_all()
     {
-        var before = _server.Cluster.AcceptedEvents;
+        var before = _server.AcceptedEvents;
         var (exit, output, error) = await RunAsync("simulate", "--events", "3000", "--batch", "100", "--concurrency", "3", "--users", "100",
             "--url", _server.BaseAddress.ToString(), "--api-key", RecsysServer.ApiKey, "--json");
         Assert.True(exit == 0, error);
@@ -101,7 +101,7 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(3000, (int)result["accepted"]!);
         Assert.Equal(0, (int)result["failedRequests"]!);
         Assert.Equal(30, (int)result["requests"]!);
-        Assert.Equal(3000, _server.Cluster.AcceptedEvents - before);
+        Assert.Equal(3000, _server.AcceptedEvents - before);
         Assert.Contains("Catalogue: 1920 items upserted", error, StringComparison.Ordinal);
     }
 

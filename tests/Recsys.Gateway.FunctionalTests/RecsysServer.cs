@@ -39,7 +39,23 @@ public sealed class RecsysServer : IAsyncDisposable
 
     public CapturingLoggerProvider Logs { get; }
 
-    public EmbeddedCluster Cluster => _app.Services.GetRequiredService<EmbeddedCluster>();
+    /// <summary>The silo's catalogue, as its grains see it.</summary>
+    public Domain.Catalogue.ItemCatalogue Catalogue => _app.Services.GetRequiredService<SiloServices>().Catalogue;
+
+    /// <summary>Events applied to users' state since start.</summary>
+    public long AcceptedEvents => _app.Services.GetRequiredService<GrainFrontend>().AcceptedEvents;
+
+    /// <summary>User grains in memory.</summary>
+    public int ActiveUsers => _app.Services.GetRequiredService<Grains.ActiveUsers>().Count;
+
+    /// <summary>Whether the user's grain is activated, as Orleans' management grain reports.</summary>
+    public async Task<bool> IsActiveAsync(string userId)
+    {
+        var grains = _app.Services.GetRequiredService<Orleans.IGrainFactory>();
+        var id = grains.GetGrain<Grains.IUserGrain>(userId).GetGrainId();
+        var active = await grains.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetActiveGrains(id.Type);
+        return active.Contains(id);
+    }
 
     /// <summary>Starts a server; <paramref name="settings"/> are configuration overrides (key=value).</summary>
     public static async Task<RecsysServer> StartAsync(IEnumerable<string>? settings = null, bool demo = false, int demoUsers = 50, int demoEvents = 3000)
@@ -61,6 +77,8 @@ public sealed class RecsysServer : IAsyncDisposable
             {
                 builder.Logging.AddProvider(logs);
                 builder.Logging.AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace);
+                // As the service itself filters them: Orleans' debug traces name grains, and a user grain is named by its user id.
+                builder.Logging.AddFilter<CapturingLoggerProvider>("Orleans", LogLevel.Warning);
             });
         await app.StartAsync();
         var server = new RecsysServer(app, logs);

@@ -1,4 +1,3 @@
-using Recsys.Actors;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
 using Recsys.Domain.Recommendation;
@@ -56,7 +55,7 @@ public class CatalogueShardTests
         const int items = 2_000;
         var model = RandomModel(items);
         var catalogue = Catalogue(items);
-        await using var sharded = new ShardedCatalogue(new CatalogueShardOptions { Shards = shards, Precision = precision });
+        await using var sharded = new ShardedCatalogue(catalogue, new CatalogueShardOptions { Shards = shards, Precision = precision });
         sharded.Load(model, catalogue.Items);
         Assert.Equal(items, sharded.Shards.Sum(s => s.ItemCount(model)));
         var user = UserWhoSaw(catalogue, 1, 2, 3, 10, 11);
@@ -93,7 +92,7 @@ public class CatalogueShardTests
     {
         var model = RandomModel(500);
         var catalogue = Catalogue(500);
-        await using var sharded = new ShardedCatalogue(new CatalogueShardOptions
+        await using var sharded = new ShardedCatalogue(catalogue, new CatalogueShardOptions
         {
             Shards = 2,
             Batching = new MicroBatcherOptions { MaxBatchSize = 32, MaxDelay = TimeSpan.FromMilliseconds(2) },

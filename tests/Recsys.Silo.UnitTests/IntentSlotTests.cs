@@ -1,4 +1,3 @@
-using Recsys.Actors;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
 using Recsys.Domain.Users;

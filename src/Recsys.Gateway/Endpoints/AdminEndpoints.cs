@@ -41,14 +41,14 @@ public static class AdminEndpoints
                              "catalogue shards built before an atomic switch, so requests never fail or see half a model; intents made by the previous " +
                              "model are recomputed when each user next asks. A candidate serves a stable share of users, chosen by a hash of the user id.");
 
-        admin.MapPost("/candidate/promote", (IClusterClient cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: true))
+        admin.MapPost("/candidate/promote", (IFrontend cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: true))
             .RequireApiKey()
             .Produces<ModelsResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("PromoteCandidate")
             .WithSummary("End the A/B test: the candidate becomes the primary for every user");
 
-        admin.MapDelete("/candidate", (IClusterClient cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: false))
+        admin.MapDelete("/candidate", (IFrontend cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: false))
             .RequireApiKey()
             .Produces<ModelsResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -57,10 +57,10 @@ public static class AdminEndpoints
         return v1;
     }
 
-    private static async Task<IResult> GetModelsAsync(IClusterClient cluster, HttpContext context) =>
+    private static async Task<IResult> GetModelsAsync(IFrontend cluster, HttpContext context) =>
         TypedResults.Json(await cluster.GetModelsAsync(context.RequestAborted), ApiJsonContext.Default.ModelsResponse);
 
-    private static async Task<IResult> LoadModelAsync(HttpContext context, IClusterClient cluster)
+    private static async Task<IResult> LoadModelAsync(HttpContext context, IFrontend cluster)
     {
         var (request, problem) = await RequestBody.ReadJsonAsync(context, MaxBodyBytes, Parse);
         if (problem is not null)
@@ -99,7 +99,7 @@ public static class AdminEndpoints
         }
     }
 
-    private static async Task<IResult> EndCandidateAsync(IClusterClient cluster, HttpContext context, bool promote)
+    private static async Task<IResult> EndCandidateAsync(IFrontend cluster, HttpContext context, bool promote)
     {
         if (!await cluster.EndCandidateAsync(promote, context.RequestAborted))
         {

@@ -30,7 +30,7 @@ public static class EventEndpoints
         return v1;
     }
 
-    private static async Task<IResult> PostEventsAsync(HttpContext context, IClusterClient cluster, EventValidator validator,
+    private static async Task<IResult> PostEventsAsync(HttpContext context, IFrontend cluster, EventValidator validator,
         GatewayOptions options, ILoggerFactory loggers)
     {
         var (batch, problem) = await BatchRequest.ReadAsync<EventInput, BehaviourEvent>(context, options, "event", options.MaxEventsPerRequest,

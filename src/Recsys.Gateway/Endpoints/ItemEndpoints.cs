@@ -35,7 +35,7 @@ public static class ItemEndpoints
         return v1;
     }
 
-    private static async Task<IResult> PostItemsAsync(HttpContext context, IClusterClient cluster, CatalogueItemValidator validator, GatewayOptions options)
+    private static async Task<IResult> PostItemsAsync(HttpContext context, IFrontend cluster, CatalogueItemValidator validator, GatewayOptions options)
     {
         var (batch, problem) = await BatchRequest.ReadAsync<CatalogueItemInput, CatalogueItem>(context, options, "item", options.MaxItemsPerRequest,
             BatchReader.ReadItems, validator.TryValidate);
@@ -52,7 +52,7 @@ public static class ItemEndpoints
             new Dictionary<string, object?> { ["upserted"] = upserted });
     }
 
-    private static async Task<IResult> SimilarAsync(string itemId, HttpContext context, IClusterClient cluster, GatewayOptions options)
+    private static async Task<IResult> SimilarAsync(string itemId, HttpContext context, IFrontend cluster, GatewayOptions options)
     {
         var (k, filter, problem) = QueryParameters.RecommendationRequest(context, itemId, "itemId", options, allowIncludeSeen: false);
         if (problem is not null)

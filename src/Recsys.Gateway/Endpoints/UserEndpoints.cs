@@ -27,7 +27,7 @@ public static class UserEndpoints
         return v1;
     }
 
-    private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IClusterClient cluster, GatewayOptions options)
+    private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IFrontend cluster, GatewayOptions options)
     {
         var (k, filter, problem) = QueryParameters.RecommendationRequest(context, userId, "userId", options, allowIncludeSeen: true);
         if (problem is not null)
@@ -38,7 +38,7 @@ public static class UserEndpoints
         return TypedResults.Json(response, ApiJsonContext.Default.RecommendationsResponse);
     }
 
-    private static async Task<IResult> GetUserAsync(string userId, HttpContext context, IClusterClient cluster, GatewayOptions options)
+    private static async Task<IResult> GetUserAsync(string userId, HttpContext context, IFrontend cluster, GatewayOptions options)
     {
         var query = new QueryParameters(context.Request.Query);
         QueryParameters.CheckId(userId, "userId", query.Errors);

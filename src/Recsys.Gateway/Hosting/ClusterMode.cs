@@ -39,7 +39,7 @@ public static class ClusterMode
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<ClusterSilo>();
         // A worker-only silo maps no /v1 API, so only start-up code sees this there.
-        services.AddSingleton<IClusterClient>(sp => (IClusterClient?)sp.GetRequiredService<ClusterSilo>().Client ?? sp.GetRequiredService<EmbeddedCluster>());
+        services.AddSingleton<IFrontend>(sp => (IFrontend?)sp.GetRequiredService<ClusterSilo>().Client ?? sp.GetRequiredService<EmbeddedCluster>());
         services.AddHostedService(sp => sp.GetRequiredService<ClusterSilo>());
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return options;

@@ -79,10 +79,7 @@ public static class EmbeddedServer
         }
         else
         {
-            builder.Services.AddSingleton<IStateStore, InMemoryStateStore>();
-            builder.Services.AddSingleton(sp => new EmbeddedCluster(siloOptions, sp.GetRequiredService<IStateStore>(),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
-            builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<EmbeddedCluster>());
+            builder.AddEmbeddedSilo(siloOptions);
         }
         builder.Services.AddSingleton<SiloReadiness>();
         builder.Services.AddHealthChecks().AddCheck<SiloReadinessCheck>("silo", tags: [ServiceDefaultsExtensions.ReadyTag]);

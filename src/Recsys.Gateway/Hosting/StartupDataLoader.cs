@@ -15,7 +15,7 @@ public sealed record StartupData(ShopOptions? DemoShop, int DemoEvents, string? 
 /// <summary>Loads the demo shop (when asked) through the same ingest path as the API, then marks the silo ready.</summary>
 internal sealed class StartupDataLoader(
     StartupData data,
-    IClusterClient cluster,
+    IFrontend cluster,
     SiloReadiness readiness,
     IServiceProvider services,
     IHostApplicationLifetime lifetime,

@@ -1,9 +1,9 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using Recsys.Actors;
 using Recsys.Domain;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
 using Recsys.Model.Numerics;
 using Recsys.Model.Serving;
 
@@ -14,9 +14,21 @@ public readonly record struct ShardHit(int ItemIndex, float Score);
 
 /// <summary>
 /// One top-K request to a shard: the query vector (an intent, or an item's vector for similar items), the model
-/// whose item vectors to score, the business filter pushed down, and an item to leave out.
+/// whose item vectors to score, the business filter pushed down, and an item to leave out; <paramref name="ExcludedItems"/>
+/// (sorted catalogue indexes) are left out too, for callers whose user lives in another silo.
 /// </summary>
-public sealed record ShardQuery(ServingModel Model, float[] Vector, int Count, CompiledFilter Filter, int ExcludeItem = -1);
+public sealed record ShardQuery(ServingModel Model, float[] Vector, int Count, CompiledFilter Filter, int ExcludeItem = -1,
+    int[]? ExcludedItems = null);
+
+/// <summary>A top-K over the whole catalogue: what a recommendation asks, before it fans out over the shards.</summary>
+public sealed record CatalogueQuery(ServingModel Model, float[] Vector, int Count, RecommendationFilter Filter, UserSnapshot User,
+    int ExcludeItem = -1);
+
+/// <summary>Fans a query out over every catalogue shard and merges their lists: in this process, or over shard grains.</summary>
+public interface ICatalogueSearch
+{
+    Task<ShardHit[]> TopKAsync(CatalogueQuery query, CancellationToken cancellationToken);
+}
 
 public sealed record CatalogueShardOptions
 {
@@ -195,7 +207,8 @@ public sealed class CatalogueShard : IAsyncDisposable
                     continue;
                 }
                 var item = slice.CatalogueIndexes[start + j];
-                if (item == query.ExcludeItem || query.Filter.Accept(item) is null)
+                if (item == query.ExcludeItem || query.Filter.Accept(item) is null ||
+                    (query.ExcludedItems is { } excluded && Array.BinarySearch(excluded, item) >= 0))
                 {
                     continue;
                 }
@@ -281,15 +294,19 @@ public sealed class TopK(int k)
 /// The item table split over shards. Loading a model builds every shard's slice before any query may use it,
 /// so a hot swap never sees a half-built table; queries fan out to all shards and the lists merge.
 /// </summary>
-public sealed class ShardedCatalogue : IAsyncDisposable
+public sealed class ShardedCatalogue : ICatalogueSearch, IAsyncDisposable
 {
+    private readonly ItemCatalogue _catalogue;
     private readonly CatalogueShard[] _shards;
     private readonly VectorPrecision _precision;
     // Per loaded model, its row of each catalogue index (0: unknown to the model); replaced whole on load/unload.
     private volatile Dictionary<ServingModel, int[]> _rows = [];
+    // Per loaded model, the catalogue index of each of its rows (row 0, the unknown item: 0 too).
+    private volatile Dictionary<ServingModel, int[]> _catalogueIndexes = [];
 
-    public ShardedCatalogue(CatalogueShardOptions options)
+    public ShardedCatalogue(ItemCatalogue catalogue, CatalogueShardOptions options)
     {
+        _catalogue = catalogue;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Shards, 1);
         _precision = options.Precision;
         _shards = Enumerable.Range(0, options.Shards).Select(_ => new CatalogueShard(options.Batching)).ToArray();
@@ -300,6 +317,10 @@ public sealed class ShardedCatalogue : IAsyncDisposable
     /// <summary>The model's row for a catalogue item (0 when the model does not know it), without hashing its id.</summary>
     public int RowOf(ServingModel model, int catalogueIndex) =>
         _rows.TryGetValue(model, out var rows) && (uint)catalogueIndex < (uint)rows.Length ? rows[catalogueIndex] : 0;
+
+    /// <summary>The catalogue index of a model row; -1 when the model is not loaded here or the row is out of range.</summary>
+    public int CatalogueIndexOf(ServingModel model, int row) =>
+        _catalogueIndexes.TryGetValue(model, out var indexes) && row > 0 && row < indexes.Length ? indexes[row] : -1;
 
     /// <summary>The shard an item lives in: a stable hash of its external id, the same in every process.</summary>
     public int ShardOf(string itemId) => (int)(Identifier.StableHash64(itemId) % (ulong)_shards.Length);
@@ -347,6 +368,7 @@ public sealed class ShardedCatalogue : IAsyncDisposable
             _shards[s].Add(new ShardSlice(model, indexes, vectors, halfVectors));
         }
         _rows = new Dictionary<ServingModel, int[]>(_rows) { [model] = rowsByCatalogueIndex };
+        _catalogueIndexes = new Dictionary<ServingModel, int[]>(_catalogueIndexes) { [model] = catalogueIndexOfRow };
     }
 
     public void Unload(ServingModel model)
@@ -354,11 +376,19 @@ public sealed class ShardedCatalogue : IAsyncDisposable
         var rows = new Dictionary<ServingModel, int[]>(_rows);
         rows.Remove(model);
         _rows = rows;
+        var indexes = new Dictionary<ServingModel, int[]>(_catalogueIndexes);
+        indexes.Remove(model);
+        _catalogueIndexes = indexes;
         foreach (var shard in _shards)
         {
             shard.Remove(model);
         }
     }
+
+    /// <summary>The query against this silo's shards, with the filter bound to this silo's catalogue and the user.</summary>
+    public Task<ShardHit[]> TopKAsync(CatalogueQuery query, CancellationToken cancellationToken) =>
+        TopKAsync(new ShardQuery(query.Model, query.Vector, query.Count, query.Filter.Compile(_catalogue, query.User), query.ExcludeItem),
+            cancellationToken);
 
     /// <summary>Exact top-<paramref name="count"/> over every shard: each returns its own best, the merge keeps the overall best.</summary>
     public async Task<ShardHit[]> TopKAsync(ShardQuery query, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using Recsys.Actors;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Users;
 using Recsys.Model.Serving;
@@ -6,14 +5,25 @@ using Recsys.Model.Training;
 
 namespace Recsys.Silo.Serving;
 
-/// <summary>One encode: a user's snapshot (its event count is the state version) and the model to read it with.</summary>
-public sealed record EncodeJob(ServingModel Model, UserSnapshot User);
+/// <summary>One encode: a user's history as <paramref name="Model"/> reads it, after <paramref name="StateVersion"/> events.</summary>
+public sealed record EncodeJob(ServingModel Model, UserSequence History, long StateVersion);
+
+/// <summary>
+/// Where a user's intent slot gets encodes: this silo's inference workers, or an inference grain on another silo.
+/// </summary>
+public interface IIntentEncoder
+{
+    ValueTask<IntentEmbedding> EncodeAsync(ServingModel model, UserSnapshot user, CancellationToken cancellationToken = default);
+
+    /// <summary>An encode caught a user's intent up with their history that changed at this timestamp (freshness).</summary>
+    void ReportRefreshed(long changedAtTimestamp);
+}
 
 /// <summary>
 /// The inference workers: encode jobs from many user actors micro-batched into one forward pass of a backend
 /// (CPU now; a GPU backend is another <see cref="IEncoderBackend"/> and changes nothing here).
 /// </summary>
-public sealed class IntentEncoder : IAsyncDisposable
+public sealed class IntentEncoder : IIntentEncoder, IAsyncDisposable
 {
     private readonly ItemRegistry _items;
     private readonly MicroBatcher<EncodeJob, IntentEmbedding> _batcher;
@@ -32,6 +42,9 @@ public sealed class IntentEncoder : IAsyncDisposable
 
     public ValueTask<IntentEmbedding> EncodeAsync(EncodeJob job, CancellationToken cancellationToken = default) =>
         _batcher.InvokeAsync(job, cancellationToken);
+
+    public ValueTask<IntentEmbedding> EncodeAsync(ServingModel model, UserSnapshot user, CancellationToken cancellationToken = default) =>
+        _batcher.InvokeAsync(new EncodeJob(model, HistoryOf(model, user), user.EventCount), cancellationToken);
 
     /// <summary>The user's window as the model reads it (model vocabulary, types, seconds), oldest first.</summary>
     public UserSequence HistoryOf(ServingModel model, UserSnapshot user)
@@ -55,9 +68,9 @@ public sealed class IntentEncoder : IAsyncDisposable
     /// <summary>Raised when an encode catches a user's intent up with their history: the time since the history changed.</summary>
     public event Action<TimeSpan>? IntentRefreshed;
 
-    internal void ReportRefreshed(long changedAtTimestamp) => IntentRefreshed?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(changedAtTimestamp));
+    public void ReportRefreshed(long changedAtTimestamp) => IntentRefreshed?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(changedAtTimestamp));
 
-    private void Encode(IEncoderBackend backend, IReadOnlyList<EncodeJob> jobs, IntentEmbedding[] results)
+    private static void Encode(IEncoderBackend backend, IReadOnlyList<EncodeJob> jobs, IntentEmbedding[] results)
     {
         var histories = new List<UserSequence>(jobs.Count);
         ByModel.ForEachGroup(jobs, static job => job.Model, (model, group) =>
@@ -65,7 +78,7 @@ public sealed class IntentEncoder : IAsyncDisposable
             histories.Clear();
             foreach (var i in group)
             {
-                histories.Add(HistoryOf(model, jobs[i].User));
+                histories.Add(jobs[i].History);
             }
             var intents = new float[group.Count * model.Dim];
             var purchase = new float[group.Count];
@@ -73,7 +86,7 @@ public sealed class IntentEncoder : IAsyncDisposable
             for (var j = 0; j < group.Count; j++)
             {
                 results[group[j]] = new IntentEmbedding(model.Version, intents.AsSpan(j * model.Dim, model.Dim).ToArray(),
-                    float.IsNaN(purchase[j]) ? null : purchase[j], jobs[group[j]].User.EventCount);
+                    float.IsNaN(purchase[j]) ? null : purchase[j], jobs[group[j]].StateVersion);
             }
         });
     }
@@ -102,7 +115,7 @@ public sealed class IntentSlot
     public int Encodes => Volatile.Read(ref _encodes);
 
     /// <summary>Records the user's new state and makes sure an encode will reflect it. Called from the actor's turn.</summary>
-    public void Update(UserSnapshot user, ServingModel model, IntentEncoder encoder)
+    public void Update(UserSnapshot user, ServingModel model, IIntentEncoder encoder)
     {
         lock (_gate)
         {
@@ -121,7 +134,7 @@ public sealed class IntentSlot
     /// <paramref name="budget"/> for a pending encode, then settles for the newest intent of that model (possibly
     /// stale), or null when that model has none yet.
     /// </summary>
-    public async ValueTask<IntentEmbedding?> GetAsync(UserSnapshot user, ServingModel model, IntentEncoder encoder, TimeSpan budget,
+    public async ValueTask<IntentEmbedding?> GetAsync(UserSnapshot user, ServingModel model, IIntentEncoder encoder, TimeSpan budget,
         CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + budget;
@@ -159,7 +172,7 @@ public sealed class IntentSlot
         }
     }
 
-    private void StartIfIdle(IntentEncoder encoder)
+    private void StartIfIdle(IIntentEncoder encoder)
     {
         if (_encoding)
         {
@@ -169,20 +182,21 @@ public sealed class IntentSlot
         _ = EncodeUntilCurrentAsync(encoder);
     }
 
-    private async Task EncodeUntilCurrentAsync(IntentEncoder encoder)
+    private async Task EncodeUntilCurrentAsync(IIntentEncoder encoder)
     {
         while (true)
         {
-            EncodeJob job;
+            ServingModel model;
+            UserSnapshot user;
             lock (_gate)
             {
-                job = new EncodeJob(_wanted!, _latest!);
+                (model, user) = (_wanted!, _latest!);
             }
             Interlocked.Increment(ref _encodes);
             IntentEmbedding? result = null;
             try
             {
-                result = await encoder.EncodeAsync(job);
+                result = await encoder.EncodeAsync(model, user);
             }
             catch (Exception) when (result is null)
             {
@@ -197,7 +211,7 @@ public sealed class IntentSlot
                 }
                 changed = _changed;
                 _changed = null;
-                var more = result is not null && (_latest!.EventCount > job.User.EventCount || _wanted != job.Model);
+                var more = result is not null && (_latest!.EventCount > user.EventCount || _wanted != model);
                 if (!more)
                 {
                     _encoding = false;

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using Recsys.Actors;
 using Recsys.Contracts;
 using Recsys.Domain;
 using Recsys.Domain.Catalogue;
@@ -87,13 +86,30 @@ public sealed class ModelServing : IAsyncDisposable
         Options = options;
         (Gemm.Default as OpenBlasGemm)?.UseThreads(options.MatrixThreads);
         Encoder = new IntentEncoder(catalogue.Items, backendFactory ?? (() => new CpuEncoderBackend()), options.Inference);
-        Shards = new ShardedCatalogue(options.Catalogue);
+        Shards = new ShardedCatalogue(catalogue, options.Catalogue);
     }
 
     public ModelServingOptions Options { get; }
     public IntentEncoder Encoder { get; }
     public ShardedCatalogue Shards { get; }
     public ModelAssignment? Assignment => _assignment;
+
+    /// <summary>A model this silo has loaded (serving, or retired by the last switch), by version; null when none.</summary>
+    public ServingModel? Find(string version)
+    {
+        if (_assignment is { } current)
+        {
+            if (current.Primary.Version == version)
+            {
+                return current.Primary;
+            }
+            if (current.Candidate?.Version == version)
+            {
+                return current.Candidate;
+            }
+        }
+        return Array.Find(Volatile.Read(ref _retired), model => model.Version == version);
+    }
 
     /// <summary>The model that serves <paramref name="userId"/>, or null when none is loaded.</summary>
     public ServingModel? ModelFor(string userId) => _assignment?.For(userId);
@@ -237,8 +253,13 @@ public sealed class ModelServing : IAsyncDisposable
     /// pending encode), then exact top-K over the shards with the filter inside. Null when there is no model
     /// or no intent yet, and the caller falls back.
     /// </summary>
-    public async Task<(ServingModel Model, IntentEmbedding Intent, ScoredItem[] Items)?> RecommendAsync(
-        UserSnapshot user, IntentSlot slot, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    public Task<(ServingModel Model, IntentEmbedding Intent, ScoredItem[] Items)?> RecommendAsync(
+        UserSnapshot user, IntentSlot slot, int count, RecommendationFilter filter, CancellationToken cancellationToken) =>
+        RecommendAsync(user, slot, count, filter, Encoder, Shards, cancellationToken);
+
+    /// <summary>As above, with the encodes and the shard fan-out going where <paramref name="encoder"/> and <paramref name="search"/> say.</summary>
+    public async Task<(ServingModel Model, IntentEmbedding Intent, ScoredItem[] Items)?> RecommendAsync(UserSnapshot user, IntentSlot slot,
+        int count, RecommendationFilter filter, IIntentEncoder encoder, ICatalogueSearch search, CancellationToken cancellationToken)
     {
         if (user.IsCold || ModelFor(user.UserId) is not { } model)
         {
@@ -247,21 +268,23 @@ public sealed class ModelServing : IAsyncDisposable
         IntentEmbedding? intent;
         using (var span = SiloTelemetry.Source.StartActivity("intent"))
         {
-            intent = await slot.GetAsync(user, model, Encoder, Options.IntentBudget, cancellationToken);
+            intent = await slot.GetAsync(user, model, encoder, Options.IntentBudget, cancellationToken);
             span?.SetTag("recsys.intent.found", intent is not null);
         }
         if (intent is null)
         {
             return null;
         }
-        var compiled = filter.Compile(_catalogue, user);
-        var hits = await Shards.TopKAsync(new ShardQuery(model, intent.Vector, count, compiled), cancellationToken);
+        var hits = await search.TopKAsync(new CatalogueQuery(model, intent.Vector, count, filter, user), cancellationToken);
         return (model, intent, ToScored(model, hits, user, new RecommendationReason(ReasonKind.Trending)));
     }
 
     /// <summary>Items whose model vectors are closest to the item's own (null when no model knows the item).</summary>
+    public Task<(ServingModel Model, ScoredItem[] Items)?> SimilarAsync(int itemIndex, int count, RecommendationFilter filter,
+        CancellationToken cancellationToken) => SimilarAsync(itemIndex, count, filter, Shards, cancellationToken);
+
     public async Task<(ServingModel Model, ScoredItem[] Items)?> SimilarAsync(int itemIndex, int count, RecommendationFilter filter,
-        CancellationToken cancellationToken)
+        ICatalogueSearch search, CancellationToken cancellationToken)
     {
         if (_assignment?.Primary is not { } model)
         {
@@ -273,8 +296,8 @@ public sealed class ModelServing : IAsyncDisposable
             return null;
         }
         var vector = model.ItemVectors.Row(modelIndex).ToArray();
-        var compiled = filter.Compile(_catalogue, UserSnapshot.Empty);
-        var hits = await Shards.TopKAsync(new ShardQuery(model, vector, count, compiled, ExcludeItem: itemIndex), cancellationToken);
+        var hits = await search.TopKAsync(new CatalogueQuery(model, vector, count, filter, UserSnapshot.Empty, ExcludeItem: itemIndex),
+            cancellationToken);
         return (model, ToScored(model, hits, user: null, new RecommendationReason(ReasonKind.SimilarTo, itemIndex)));
     }
 

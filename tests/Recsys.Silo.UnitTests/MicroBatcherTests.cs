@@ -1,4 +1,6 @@
-namespace Recsys.Actors.UnitTests;
+using Recsys.Silo.Serving;
+
+namespace Recsys.Silo.UnitTests;
 
 public class MicroBatcherTests
 {

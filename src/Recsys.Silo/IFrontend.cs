@@ -9,10 +9,10 @@ namespace Recsys.Silo;
 public sealed record IngestResult(int Accepted, int Duplicates);
 
 /// <summary>
-/// The gateway's view of the cluster, as Orleans' IClusterClient: the embedded cluster answers in-process,
-/// cluster mode through RabbitMQ and PostgreSQL. Everything crossing it uses external ids, never local indexes.
+/// The gateway's view of the cluster: the grains of an Orleans silo (embedded), or
+/// RabbitMQ and PostgreSQL (cluster mode, until it moves onto Orleans). Everything crossing it uses external ids, never local indexes.
 /// </summary>
-public interface IClusterClient
+public interface IFrontend
 {
     Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken);
 

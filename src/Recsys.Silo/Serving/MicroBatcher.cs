@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Recsys.Actors;
+namespace Recsys.Silo.Serving;
 
 /// <summary>Serves one batch: fills <c>results[i]</c> for <c>requests[i]</c>. A throw fails every request of the batch.</summary>
 public delegate void BatchHandler<TRequest, TResult>(IReadOnlyList<TRequest> requests, TResult[] results);

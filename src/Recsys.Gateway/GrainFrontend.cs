@@ -1,0 +1,167 @@
+using Microsoft.Extensions.Logging;
+using Recsys.Contracts;
+using Recsys.Domain.Catalogue;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+using Recsys.Grains;
+using Recsys.Silo;
+using Recsys.Silo.Serving;
+
+namespace Recsys.Gateway;
+
+/// <summary>
+/// The gateway's side of the Orleans cluster: events go to their users' grains (one call per user and request, users in
+/// parallel), reads ask the user's grain, similar items fan out over the shard grains. The gateway mints each list's
+/// recommendation id and counts feedback per model version.
+/// </summary>
+public sealed class GrainFrontend : IFrontend, IDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly SiloServices _services;
+    private readonly ShardGrainSearch _search;
+    private readonly ILogger _logger;
+    private long _accepted;
+
+    public GrainFrontend(IGrainFactory grains, SiloServices services, ShardGrainSearch search, ActiveUsers active, ILoggerFactory loggers)
+    {
+        _grains = grains;
+        _services = services;
+        _search = search;
+        _logger = loggers.CreateLogger("Recsys.Gateway.Models");
+        Metrics = new SiloMetrics(services.Serving, Feedback, () => active.Count);
+    }
+
+    public SiloMetrics Metrics { get; }
+
+    /// <summary>Lists served and the feedback events that came back, per model version.</summary>
+    public FeedbackLedger Feedback { get; } = new();
+
+    /// <summary>Events applied to users' state since start (replays excluded).</summary>
+    public long AcceptedEvents => Interlocked.Read(ref _accepted);
+
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
+    {
+        var byUser = BehaviourEventBatches.ByUser(events);
+        var turns = new List<(List<BehaviourEvent> Events, Task<IngestReceipt> Receipt)>(byUser.Count);
+        foreach (var (userId, userEvents) in byUser)
+        {
+            turns.Add((userEvents, _grains.GetGrain<IUserGrain>(userId).IngestAsync(new EventBatch(userEvents))));
+        }
+        await Task.WhenAll(turns.Select(static t => t.Receipt));
+        var accepted = 0;
+        foreach (var (userEvents, turn) in turns)
+        {
+            var applied = turn.Result.Applied;
+            for (var i = 0; i < applied.Length; i++)
+            {
+                if (applied[i])
+                {
+                    accepted++;
+                    Feedback.RecordFeedback(userEvents[i]); // replays are not counted twice
+                }
+            }
+        }
+        var duplicates = events.Count - accepted;
+        Interlocked.Add(ref _accepted, accepted);
+        Metrics.EventsIngested.Add(accepted, new KeyValuePair<string, object?>("outcome", "applied"));
+        Metrics.EventsIngested.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
+        return new IngestResult(accepted, duplicates);
+    }
+
+    public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken)
+    {
+        foreach (var item in items)
+        {
+            _services.Catalogue.Upsert(item);
+        }
+        return Task.FromResult(items.Count);
+    }
+
+    public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    {
+        using var span = SiloTelemetry.Source.StartActivity("recommend");
+        var list = await _grains.GetGrain<IUserGrain>(userId).RecommendAsync(new RecommendQuery(count, filter));
+        return new RecommendationsResponse(userId, NewRecommendationId(list.ModelVersion), list.ModelVersion, ToContract(list.Items));
+    }
+
+    public async Task<SimilarItemsResponse?> SimilarAsync(string itemId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
+    {
+        if (!_services.Catalogue.Items.TryGetIndex(itemId, out var itemIndex))
+        {
+            return null;
+        }
+        var serving = _services.Serving;
+        if (await serving.SimilarAsync(itemIndex, count, filter, _search, cancellationToken) is { } neural)
+        {
+            return new SimilarItemsResponse(itemId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(neural.Items));
+        }
+        var items = _services.Recommender.Similar(itemIndex, count, filter);
+        return new SimilarItemsResponse(itemId, NewRecommendationId(UserGrain.FallbackModelVersion), UserGrain.FallbackModelVersion,
+            ToContract(items));
+    }
+
+    public async Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken)
+    {
+        var view = await _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit);
+        return new UserProfileResponse(userId, view.EventCount, view.LastEventAt,
+            view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
+            view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null);
+    }
+
+    public Task<ModelsResponse> GetModelsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new ModelsResponse(_services.Serving.Describe(), Feedback.Snapshot()));
+
+    public async Task<ModelsResponse> LoadModelAsync(string path, ModelRole role, double share, CancellationToken cancellationToken)
+    {
+        var model = await _services.Serving.LoadAsync(path, role, share, cancellationToken);
+        _logger.LogInformation("Loaded model {Version} ({Items} items) from {Path} as {Role}{Share}", model.Version, model.ItemIds.Count - 1,
+            path, role, role == ModelRole.Candidate ? $" for {share:P1} of users" : "");
+        return await GetModelsAsync(cancellationToken);
+    }
+
+    public Task<bool> EndCandidateAsync(bool promote, CancellationToken cancellationToken)
+    {
+        var candidate = _services.Serving.Assignment?.Candidate?.Version;
+        var ended = _services.Serving.EndCandidate(promote);
+        if (ended)
+        {
+            _logger.LogInformation("A/B test ended: candidate {Version} {Outcome}", candidate, promote ? "promoted to primary" : "dropped");
+        }
+        return Task.FromResult(ended);
+    }
+
+    public void Dispose() => Metrics.Dispose();
+
+    private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items)
+    {
+        var result = new RecommendedItem[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            result[i] = new RecommendedItem(item.Entry.Item.ItemId, Math.Round(item.Score, 4), _services.Recommender.Explain(item));
+        }
+        return result;
+    }
+
+    private static RecommendedItem[] ToContract(IReadOnlyList<RecommendedEntry> items)
+    {
+        var result = new RecommendedItem[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            result[i] = new RecommendedItem(items[i].ItemId, items[i].Score, items[i].Reason);
+        }
+        return result;
+    }
+
+    /// <summary>A list's id, naming the version that made it; counts the list for that version's feedback.</summary>
+    private string NewRecommendationId(string modelVersion)
+    {
+        Feedback.RecordServed(modelVersion);
+        Metrics.RecommendationsServed.Add(1, new KeyValuePair<string, object?>("model_version", modelVersion));
+        if (System.Diagnostics.Activity.Current is { IsAllDataRequested: true } span)
+        {
+            span.SetTag("recsys.model_version", modelVersion); // only on recorded spans: the request's activity exists for log scopes too
+        }
+        return RecommendationId.New(modelVersion);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Recsys.Grains;
+using Recsys.Silo;
+
+namespace Recsys.Gateway.Hosting;
+
+/// <summary>
+/// The embedded default as an Orleans silo co-hosted with the gateway: every role in one process, localhost
+/// clustering, user state in Orleans' memory storage; no external service.
+/// </summary>
+public static class EmbeddedSilo
+{
+    public const string ClusterId = "recsys-embedded";
+
+    public static WebApplicationBuilder AddEmbeddedSilo(this WebApplicationBuilder builder, Recsys.Silo.SiloOptions options)
+    {
+        options.Actors.Validate();
+        builder.UseOrleans(silo =>
+        {
+            // Nobody joins an embedded silo: any free port does, so several can run side by side.
+            silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: ClusterId, clusterId: ClusterId);
+            silo.AddMemoryGrainStorage(UserGrain.StorageName);
+            silo.AddActivityPropagation();
+            silo.AddRecsysGrains(SiloRoles.All);
+            silo.Configure<GrainCollectionOptions>(collection =>
+            {
+                collection.CollectionAge = options.Actors.IdleTimeout;
+                collection.CollectionQuantum = options.Actors.CollectionInterval < options.Actors.IdleTimeout
+                    ? options.Actors.CollectionInterval
+                    : options.Actors.IdleTimeout / 2;
+            });
+        });
+        // Orleans reports its own start and membership at Information; a one-silo demo only needs its warnings.
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        var services = builder.Services;
+        services.AddSingleton(sp => SiloServices.Create(options, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<GrainFrontend>();
+        services.AddSingleton<IFrontend>(sp => sp.GetRequiredService<GrainFrontend>());
+        return builder;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

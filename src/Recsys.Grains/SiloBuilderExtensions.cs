@@ -1,0 +1,27 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Placement;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Recsys.Grains;
+
+public static class SiloBuilderExtensions
+{
+    /// <summary>
+    /// The grains' silo-wide services and role placement: this silo announces <paramref name="roles"/> in its metadata,
+    /// and every grain type is placed on the silos of its role. The host registers <see cref="Silo.SiloServices"/>.
+    /// </summary>
+    public static ISiloBuilder AddRecsysGrains(this ISiloBuilder silo, IReadOnlyCollection<string> roles)
+    {
+        var unknown = roles.Except(SiloRoles.All).ToArray();
+        if (roles.Count == 0 || unknown.Length > 0)
+        {
+            throw new ArgumentException($"silo roles must be some of {string.Join(", ", SiloRoles.All)}; got '{string.Join(",", roles)}'", nameof(roles));
+        }
+        silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = SiloRoles.Format(roles) });
+        silo.Services.AddPlacementFilter<SiloRolePlacementFilterStrategy, SiloRolePlacementFilterDirector>(ServiceLifetime.Singleton);
+        silo.Services.AddSingleton<ActiveUsers>();
+        silo.Services.AddSingleton<InferenceGrainEncoder>();
+        silo.Services.AddSingleton<ShardGrainSearch>();
+        return silo;
+    }
+}
