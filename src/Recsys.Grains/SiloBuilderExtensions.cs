@@ -24,4 +24,12 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ShardGrainSearch>();
         return silo;
     }
+
+    /// <summary>User records go to the <see cref="Silo.State.IStateStore"/> the host registers (see <see cref="StateStoreGrainStorage"/>).</summary>
+    public static ISiloBuilder AddUserStateStorage(this ISiloBuilder silo)
+    {
+        silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(UserGrain.StorageName,
+            static (services, _) => new StateStoreGrainStorage(services.GetRequiredService<Silo.State.IStateStore>()));
+        return silo;
+    }
 }

@@ -4,6 +4,7 @@ using Orleans.TestingHost;
 using Recsys.Domain.Catalogue;
 using Recsys.Model.Serving;
 using Recsys.Silo;
+using Recsys.Silo.State;
 using Recsys.Tests.Shared;
 
 namespace Recsys.Grains.Tests;
@@ -26,11 +27,13 @@ public sealed class RoleCluster : IAsyncDisposable
     public static async Task<RoleCluster> StartAsync(params string[][] roles)
     {
         var model = SharedModel.Value;
+        var store = new InMemoryStateStore(); // one store for the cluster, as one database would be
         var builder = new InProcessTestClusterBuilder((short)roles.Length);
         builder.ConfigureSilo((options, silo) =>
         {
             silo.AddRecsysGrains(roles[SiloIndex(options.SiloName)]);
-            silo.AddMemoryGrainStorage(UserGrain.StorageName);
+            silo.Services.AddSingleton<IStateStore>(store);
+            silo.AddUserStateStorage();
             silo.Services.AddSingleton(_ =>
             {
                 // A generous intent budget: a first encode across silos (cold code) must not make a test see the fallback.

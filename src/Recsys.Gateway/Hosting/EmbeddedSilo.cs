@@ -25,7 +25,9 @@ public static class EmbeddedSilo
         {
             // Nobody joins an embedded silo: any free port does, so several can run side by side.
             silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: ClusterId, clusterId: ClusterId);
-            silo.AddMemoryGrainStorage(UserGrain.StorageName);
+            // User records in process memory, stored as encoded (no serializer, no storage grain in between).
+            silo.Services.AddSingleton<Silo.State.IStateStore, Silo.State.InMemoryStateStore>();
+            silo.AddUserStateStorage();
             silo.AddActivityPropagation();
             silo.AddRecsysGrains(SiloRoles.All);
             silo.Configure<GrainCollectionOptions>(collection =>
