@@ -132,16 +132,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public void Dispose() => Metrics.Dispose();
 
-    private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items)
-    {
-        var result = new RecommendedItem[items.Count];
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            result[i] = new RecommendedItem(item.Entry.Item.ItemId, Math.Round(item.Score, 4), _services.Recommender.Explain(item));
-        }
-        return result;
-    }
+    private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items) => ToContract(RecommendedEntries.From(items, _services.Recommender));
 
     private static RecommendedItem[] ToContract(IReadOnlyList<RecommendedEntry> items)
     {

@@ -133,14 +133,5 @@ public sealed class UserGrain(
         }
     }
 
-    private RecommendedEntry[] Entries(IReadOnlyList<ScoredItem> items)
-    {
-        var entries = new RecommendedEntry[items.Count];
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            entries[i] = new RecommendedEntry(item.Entry.Item.ItemId, Math.Round(item.Score, 4), services.Recommender.Explain(item));
-        }
-        return entries;
-    }
+    private RecommendedEntry[] Entries(IReadOnlyList<ScoredItem> items) => RecommendedEntries.From(items, services.Recommender);
 }
