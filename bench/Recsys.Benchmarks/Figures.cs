@@ -24,18 +24,13 @@ internal static class Figures
     {
         switch (args[0])
         {
-            case "memory":
-                var users = args.Length > 1 ? int.Parse(args[1]) : 20_000;
-                await MemoryPerUserAsync(users, withModel: false);
-                await MemoryPerUserAsync(users, withModel: true);
-                return 0;
             case "catalogue":
                 // Matrix threads as the silo uses them (ModelServingOptions.MatrixThreads) unless told otherwise.
                 (Gemm.Default as OpenBlasGemm)?.UseThreads(args.Length > 3 ? int.Parse(args[3]) : new ModelServingOptions().MatrixThreads);
                 await LargeCatalogueAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : [1, 2, 4]);
                 return 0;
             default:
-                Console.Error.WriteLine("figures: memory [users] | catalogue [items] [shards,shards,...] [matrix-threads]");
+                Console.Error.WriteLine("figures: catalogue [items] [shards,shards,...] [matrix-threads]");
                 return 1;
         }
     }
@@ -47,69 +42,6 @@ internal static class Figures
         var ids = new List<string>(items + 1) { "<unknown>" };
         ids.AddRange(Enumerable.Range(0, items).Select(static i => "i" + i));
         return new ModelCheckpoint(encoder, ids, new TrainingMetadata { Version = $"random-{items}" });
-    }
-
-    /// <summary>
-    /// Users with full 50-event windows in the embedded silo, with and without a cached intent: the managed heap
-    /// after a full collection, before and after, divided by the users. The model's weights are loaded before the
-    /// baseline, so they are excluded.
-    /// </summary>
-    private static async Task MemoryPerUserAsync(int users, bool withModel)
-    {
-        const int items = 10_000;
-        var path = Path.Combine(Path.GetTempPath(), $"recsys-memory-{Guid.NewGuid():N}.rsm");
-        CheckpointFile.Save(path, RandomModel(items));
-        try
-        {
-            var options = new SiloOptions
-            {
-                Users = new UserStateOptions { WindowCapacity = 50 },
-                Model = new ModelServingOptions { Path = withModel ? path : null },
-            };
-            await using var cluster = new EmbeddedCluster(options, new InMemoryStateStore(), TimeProvider.System, NullLoggerFactory.Instance);
-            await cluster.UpsertItemsAsync(Enumerable.Range(0, items).Select(static i => new CatalogueItem("i" + i, null, "c", 10m, true)).ToList(), default);
-            var random = new Random(1);
-            var start = DateTimeOffset.UtcNow.AddDays(-2);
-            // Fill the shared structures (trending, co-occurrence: bounded by items × neighbours) with as many other
-            // users first, so that the delta below is what the measured users themselves hold.
-            foreach (var chunk in Enumerable.Range(0, users).Select(static u => "warm-" + u).Chunk(200))
-            {
-                await IngestAsync(cluster, chunk, random, start, items);
-            }
-            var baseline = Heap();
-            var ids = Enumerable.Range(0, users).Select(static u => "user-" + u).ToArray();
-            var watch = Stopwatch.StartNew();
-            foreach (var chunk in ids.Chunk(200))
-            {
-                await IngestAsync(cluster, chunk, random, start, items);
-            }
-            // Intents are encoded off the request path after events; wait until every user has one.
-            while (withModel && ids.Any(id => cluster.Users.PeekPublished(id, static a => a.Intent.Current) is null))
-            {
-                await Task.Delay(50);
-            }
-            var withIntent = Heap();
-            Console.WriteLine($"{users:N0} users x 50 events ingested{(withModel ? " and encoded" : "")} in {watch.Elapsed.TotalSeconds:F1} s");
-            Console.WriteLine($"memory per resident user (50-event window{(withModel ? ", cached 64-float intent" : ", no model")}): {(withIntent - baseline) / (double)users:N0} bytes");
-            Console.WriteLine($"active actors: {cluster.Users.ActiveCount:N0}; heap {withIntent / 1e6:N0} MB");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    private static async Task IngestAsync(EmbeddedCluster cluster, string[] users, Random random, DateTimeOffset start, int items)
-    {
-        var events = new List<BehaviourEvent>(users.Length * 50);
-        foreach (var user in users)
-        {
-            for (var i = 0; i < 50; i++)
-            {
-                events.Add(new BehaviourEvent($"{user}-{i}", user, "i" + random.Next(items), BehaviourType.View, start.AddMinutes(i), null));
-            }
-        }
-        await cluster.IngestAsync(events, default);
     }
 
     private static long Heap()

@@ -20,46 +20,43 @@ namespace Recsys.Benchmarks;
 [MemoryDiagnoser]
 public class ServingBenchmarks
 {
-    private EmbeddedCluster _cluster = null!;
     private FallbackRecommender _recommender = null!;
     private UserSnapshot _user = null!;
     private byte[] _eventBatch = null!;
     private readonly EventValidator _validator = new();
-    private int _next;
-
-    /// <summary>0: scoring on the caller's thread; 2: a pool of two stateless workers (one per core here).</summary>
-    [Params(0, 2)]
-    public int RecommendationWorkers { get; set; }
 
     [GlobalSetup]
-    public async Task SetUp()
+    public void SetUp()
     {
-        _cluster = new EmbeddedCluster(new SiloOptions { RecommendationWorkers = RecommendationWorkers }, new InMemoryStateStore(), TimeProvider.System, NullLoggerFactory.Instance);
+        var services = SiloServices.Create(new SiloOptions(), TimeProvider.System);
         var shop = new SyntheticShop(new ShopOptions());
-        await _cluster.UpsertItemsAsync(shop.Items, CancellationToken.None);
-        var history = shop.History(60_000, DateTimeOffset.UtcNow.AddMinutes(-1), TimeSpan.FromDays(7));
-        foreach (var chunk in history.Chunk(1000))
+        foreach (var item in shop.Items)
         {
-            await _cluster.IngestAsync(chunk, CancellationToken.None);
+            services.Catalogue.Upsert(item);
         }
-        _recommender = new FallbackRecommender(_cluster.Catalogue, _cluster.Services.Trending, _cluster.Services.CoOccurrence, new FallbackRecommenderOptions());
-        _user = await _cluster.Users.AskAsync(SyntheticShop.UserId(7), 0, static (actor, _) => actor.Snapshot());
+        var history = shop.History(60_000, DateTimeOffset.UtcNow.AddMinutes(-1), TimeSpan.FromDays(7));
+        var user = new UserState(SyntheticShop.UserId(7), services.UserOptions);
+        foreach (var e in history)
+        {
+            var itemIndex = e.ItemId is null ? -1 : services.Catalogue.Items.GetOrAdd(e.ItemId);
+            if (itemIndex >= 0)
+            {
+                var behaviour = new BehaviourRecord(itemIndex, e.Type, e.Timestamp.ToUnixTimeMilliseconds());
+                services.Trending.Record(itemIndex, e.Type, behaviour.TimestampMs);
+            }
+            if (e.UserId == user.UserId)
+            {
+                user.Apply(e, itemIndex);
+            }
+        }
+        _recommender = services.Recommender;
+        _user = user.Snapshot();
         var events = history.Take(100).Select(e => new EventRequest(e.EventId, e.UserId, e.ItemId, e.Type.ToWireName(), e.Timestamp, e.Query)).ToList();
         _eventBatch = JsonSerializer.SerializeToUtf8Bytes(events, ApiJsonContext.Default.ListEventRequest);
     }
 
-    [GlobalCleanup]
-    public async Task CleanUp() => await _cluster.DisposeAsync();
-
     [Benchmark(Description = "Recommend k=10 (domain only)")]
     public int Recommend() => _recommender.Recommend(_user, 10, RecommendationFilter.Default).Count;
-
-    [Benchmark(Description = "RecommendAsync k=10 (actor snapshot, scoring, reasons)")]
-    public async Task<int> RecommendThroughCluster()
-    {
-        var user = SyntheticShop.UserId(_next++ % 1000);
-        return (await _cluster.RecommendAsync(user, 10, RecommendationFilter.Default, CancellationToken.None)).Items.Count;
-    }
 
     [Benchmark(Description = "Read + validate a batch of 100 events")]
     public int ReadEventBatch()

@@ -7,7 +7,7 @@ namespace Recsys.Cluster;
 
 /// <summary>
 /// User state in PostgreSQL: one row per user with a version column. Every write is conditional on the version
-/// the writer read, so a stale owner (a silo that lost the user's partition) fails and reloads instead of
+/// the writer read (the grain storage ETag), so a stale activation (one left on a silo declared dead) fails and reloads instead of
 /// overwriting newer state. Unreachable-database errors are retried with backoff; <see cref="IsReachable"/>
 /// reports the last outcome for readiness.
 /// </summary>
@@ -39,7 +39,10 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
     /// <summary>How long an operation keeps retrying an unreachable database; infinite for workers, whose commits must land.</summary>
     public TimeSpan RetryBudget { get; init; } = Timeout.InfiniteTimeSpan;
 
-    /// <summary>Creates or migrates the schema; silos starting together take turns through an advisory lock.</summary>
+    /// <summary>
+    /// Creates or migrates the schema (<see cref="SchemaMigrations"/>); silos starting together take turns through an
+    /// advisory lock, and a version already applied is never run again.
+    /// </summary>
     public Task MigrateAsync(CancellationToken cancellationToken) => WithRetryAsync("migrate the schema", async () =>
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
@@ -49,34 +52,16 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
             cancellationToken);
         await using var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM recsys_schema", connection);
         var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
-        for (var version = current + 1; version <= Migrations.Length; version++)
+        for (var version = current + 1; version <= SchemaMigrations.Versions.Count; version++)
         {
-            await Execute(connection, Migrations[version - 1], cancellationToken);
+            await Execute(connection, SchemaMigrations.Versions[version - 1], cancellationToken);
             await using var record = new NpgsqlCommand("INSERT INTO recsys_schema (version) VALUES ($1)", connection) { Parameters = { new() { Value = version } } };
             await record.ExecuteNonQueryAsync(cancellationToken);
-            _logger.LogInformation("State schema migrated to version {Version}", version);
+            _logger.LogInformation("Database schema migrated to version {Version} of {Latest}", version, SchemaMigrations.Versions.Count);
         }
         await transaction.CommitAsync(cancellationToken);
         return 0;
     }, Timeout.InfiniteTimeSpan, cancellationToken);
-
-    /// <summary>Schema versions in order; a released entry never changes, a change is a new entry.</summary>
-    private static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE recsys_user_state (
-            user_id text PRIMARY KEY,
-            version bigint NOT NULL,
-            data bytea NOT NULL,
-            updated_at timestamptz NOT NULL DEFAULT now())
-        """,
-        """
-        CREATE TABLE recsys_items (
-            item_id text PRIMARY KEY,
-            data bytea NOT NULL,
-            revision bigserial NOT NULL)
-        """,
-    ];
 
     public ValueTask<StoredState?> ReadAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("read user state", async () =>
     {

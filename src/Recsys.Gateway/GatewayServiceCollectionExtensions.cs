@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Recsys.Actors;
 using Recsys.Contracts;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
@@ -122,14 +121,6 @@ internal sealed class GatewayExceptionHandler(IProblemDetailsService problems) :
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 context.Response.StatusCode = 499; // the client went away; nobody reads an answer
                 return true;
-            case MailboxFullException:
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.Headers.RetryAfter = "1";
-                return await problems.TryWriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = { Title = "Overloaded", Detail = "a user's event queue is full; retry after a second", Status = StatusCodes.Status503ServiceUnavailable },
-                });
             case ServiceUnavailableException unavailable:
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 context.Response.Headers.RetryAfter = "1";

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 using Recsys.Contracts;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
@@ -10,21 +11,27 @@ using Recsys.Silo.Serving;
 namespace Recsys.Gateway;
 
 /// <summary>
-/// The gateway's side of the Orleans cluster: events go to their users' grains (one call per user and request, users in
-/// parallel), reads ask the user's grain, similar items fan out over the shard grains. The gateway mints each list's
+/// The gateway's side of the Orleans cluster: events go to their users' grains through the <see cref="IEventIngress"/>
+/// (direct calls, or the event stream in cluster mode), reads ask the user's grain, similar items fan out over the shard
+/// grains. The gateway mints each list's
 /// recommendation id and counts feedback per model version.
 /// </summary>
 public sealed class GrainFrontend : IFrontend, IDisposable
 {
     private readonly IGrainFactory _grains;
+    private readonly IEventIngress _ingress;
+    private readonly ICatalogueWriter _catalogue;
     private readonly SiloServices _services;
     private readonly ShardGrainSearch _search;
     private readonly ILogger _logger;
     private long _accepted;
 
-    public GrainFrontend(IGrainFactory grains, SiloServices services, ShardGrainSearch search, ActiveUsers active, ILoggerFactory loggers)
+    public GrainFrontend(IGrainFactory grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search, ActiveUsers active,
+        ILoggerFactory loggers)
     {
         _grains = grains;
+        _ingress = ingress;
+        _catalogue = catalogue;
         _services = services;
         _search = search;
         _logger = loggers.CreateLogger("Recsys.Gateway.Models");
@@ -41,46 +48,37 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public async Task<IngestResult> IngestAsync(IReadOnlyList<BehaviourEvent> events, CancellationToken cancellationToken)
     {
-        var byUser = BehaviourEventBatches.ByUser(events);
-        var turns = new List<(List<BehaviourEvent> Events, Task<IngestReceipt> Receipt)>(byUser.Count);
-        foreach (var (userId, userEvents) in byUser)
-        {
-            turns.Add((userEvents, _grains.GetGrain<IUserGrain>(userId).IngestAsync(new EventBatch(userEvents))));
-        }
-        await Task.WhenAll(turns.Select(static t => t.Receipt));
+        var byUser = BehaviourEventBatches.ByUser(events).ToArray();
+        var applied = await _ingress.SendAsync(byUser, cancellationToken);
         var accepted = 0;
-        foreach (var (userEvents, turn) in turns)
+        for (var u = 0; u < byUser.Length; u++)
         {
-            var applied = turn.Result.Applied;
-            for (var i = 0; i < applied.Length; i++)
+            var userEvents = byUser[u].Value;
+            for (var i = 0; i < userEvents.Count; i++)
             {
-                if (applied[i])
+                // Through the stream the grains apply the events after this answer: count them as sent (replays are
+                // recognised by the grains, which dedup by event id).
+                if (applied is null || applied[u][i])
                 {
                     accepted++;
-                    Feedback.RecordFeedback(userEvents[i]); // replays are not counted twice
+                    Feedback.RecordFeedback(userEvents[i]);
                 }
             }
         }
         var duplicates = events.Count - accepted;
         Interlocked.Add(ref _accepted, accepted);
-        Metrics.EventsIngested.Add(accepted, new KeyValuePair<string, object?>("outcome", "applied"));
+        Metrics.EventsIngested.Add(accepted, new KeyValuePair<string, object?>("outcome", applied is null ? "published" : "applied"));
         Metrics.EventsIngested.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
         return new IngestResult(accepted, duplicates);
     }
 
-    public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken)
-    {
-        foreach (var item in items)
-        {
-            _services.Catalogue.Upsert(item);
-        }
-        return Task.FromResult(items.Count);
-    }
+    public Task<int> UpsertItemsAsync(IReadOnlyList<CatalogueItem> items, CancellationToken cancellationToken) =>
+        _catalogue.UpsertAsync(items, cancellationToken);
 
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
         using var span = SiloTelemetry.Source.StartActivity("recommend");
-        var list = await _grains.GetGrain<IUserGrain>(userId).RecommendAsync(new RecommendQuery(count, filter));
+        var list = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(new RecommendQuery(count, filter)));
         return new RecommendationsResponse(userId, NewRecommendationId(list.ModelVersion), list.ModelVersion, ToContract(list.Items));
     }
 
@@ -102,7 +100,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public async Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken)
     {
-        var view = await _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit);
+        var view = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit));
         return new UserProfileResponse(userId, view.EventCount, view.LastEventAt,
             view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
             view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null);
@@ -131,6 +129,29 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     }
 
     public void Dispose() => Metrics.Dispose();
+
+    /// <summary>
+    /// A read whose grain's silo died waits out one response timeout; by then membership has usually declared the
+    /// silo dead, and the retry activates the user on a live silo from its committed state. Twice unanswered is a 503.
+    /// </summary>
+    private static async Task<T> WithFailoverAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (Exception first) when (first is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (Exception again) when (again is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+            {
+                throw new ServiceUnavailableException("the silo holding this user did not answer; retry shortly", again);
+            }
+        }
+    }
 
     private RecommendedItem[] ToContract(IReadOnlyList<ScoredItem> items) => ToContract(RecommendedEntries.From(items, _services.Recommender));
 

@@ -25,6 +25,18 @@ public static class SiloBuilderExtensions
         return silo;
     }
 
+    /// <summary>Idle grains leave memory after <see cref="Silo.IdleGrainOptions.IdleTimeout"/> (Orleans' collection age).</summary>
+    public static ISiloBuilder CollectIdleGrains(this ISiloBuilder silo, Silo.IdleGrainOptions options)
+    {
+        options.Validate();
+        silo.Configure<Orleans.Configuration.GrainCollectionOptions>(collection =>
+        {
+            collection.CollectionAge = options.IdleTimeout;
+            collection.CollectionQuantum = options.CollectionInterval < options.IdleTimeout ? options.CollectionInterval : options.IdleTimeout / 2;
+        });
+        return silo;
+    }
+
     /// <summary>User records go to the <see cref="Silo.State.IStateStore"/> the host registers (see <see cref="StateStoreGrainStorage"/>).</summary>
     public static ISiloBuilder AddUserStateStorage(this ISiloBuilder silo)
     {

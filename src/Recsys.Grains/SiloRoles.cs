@@ -24,4 +24,24 @@ public static class SiloRoles
 
     public static bool Includes(string? metadataValue, string role) =>
         metadataValue is not null && metadataValue.Split(',', StringSplitOptions.TrimEntries).Contains(role, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Roles from configuration: a comma-separated list of <see cref="All"/>, or "all". Throws naming what is wrong.
+    /// </summary>
+    public static IReadOnlyCollection<string> Parse(string value)
+    {
+        var roles = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(static r => r.ToLowerInvariant()).ToArray();
+        if (roles is ["all"])
+        {
+            return All;
+        }
+        var unknown = roles.Except(All).ToArray();
+        if (roles.Length == 0 || unknown.Length > 0)
+        {
+            throw new ArgumentException(
+                $"silo roles must be 'all' or a comma-separated list of {string.Join(", ", All)}; got '{value}'");
+        }
+        return roles.Distinct().ToArray();
+    }
 }

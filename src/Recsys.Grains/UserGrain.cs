@@ -1,4 +1,6 @@
 using Orleans.Runtime;
+using Orleans.Streams;
+using Orleans.Streams.Core;
 using Recsys.Domain.Events;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
@@ -14,12 +16,13 @@ namespace Recsys.Grains;
 /// request path through the inference grains, coalesced by the intent slot.
 /// </summary>
 [PlaceOnRole(SiloRoles.Worker)]
+[ImplicitStreamSubscription(EventStreams.Namespace)]
 public sealed class UserGrain(
     [PersistentState("user", UserGrain.StorageName)] IPersistentState<UserRecord> record,
     SiloServices services,
     InferenceGrainEncoder encoder,
     ShardGrainSearch search,
-    ActiveUsers active) : Grain, IUserGrain
+    ActiveUsers active) : Grain, IUserGrain, IStreamSubscriptionObserver
 {
     /// <summary>The grain storage provider user state goes to.</summary>
     public const string StorageName = "users";
@@ -47,6 +50,14 @@ public sealed class UserGrain(
         active.Deactivated();
         return Task.CompletedTask; // every ingestion already committed its state
     }
+
+    /// <summary>
+    /// Cluster mode: the user's event stream reaches this grain through the implicit subscription. A batch is applied
+    /// and committed before the delivery completes, and only then is its message acknowledged to the broker; a
+    /// redelivery is recognised by the event ids committed with the state.
+    /// </summary>
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
+        await handleFactory.Create<EventBatch>().ResumeAsync((batch, _) => IngestAsync(batch));
 
     public async Task<IngestReceipt> IngestAsync(EventBatch batch)
     {

@@ -9,8 +9,8 @@ namespace Recsys.Silo;
 public sealed record IngestResult(int Accepted, int Duplicates);
 
 /// <summary>
-/// The gateway's view of the cluster: the grains of an Orleans silo (embedded), or
-/// RabbitMQ and PostgreSQL (cluster mode, until it moves onto Orleans). Everything crossing it uses external ids, never local indexes.
+/// The HTTP API's view of the cluster (implemented over the grains). Everything crossing it uses external ids, never
+/// local indexes.
 /// </summary>
 public interface IFrontend
 {
@@ -33,13 +33,6 @@ public interface IFrontend
 
     /// <summary>Ends the A/B test (promoting or dropping the candidate); false when there is none.</summary>
     Task<bool> EndCandidateAsync(bool promote, CancellationToken cancellationToken);
-}
-
-/// <summary>Reads a user's state for the read paths (recommendations, profile).</summary>
-public interface IUserStateReader
-{
-    /// <summary>The user's state as last committed; an empty snapshot for users never seen.</summary>
-    ValueTask<Domain.Users.UserSnapshot> ReadAsync(string userId, CancellationToken cancellationToken);
 }
 
 /// <summary>A dependency (the event stream, the state database) cannot take the request now; the client may retry.</summary>

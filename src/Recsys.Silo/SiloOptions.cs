@@ -1,4 +1,3 @@
-using Recsys.Actors;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
 
@@ -8,7 +7,7 @@ namespace Recsys.Silo;
 public sealed record SiloOptions
 {
     public UserStateOptions Users { get; init; } = new();
-    public ActorHostOptions Actors { get; init; } = new();
+    public IdleGrainOptions Grains { get; init; } = new();
     public CoOccurrenceOptions CoOccurrence { get; init; } = new();
     public FallbackRecommenderOptions Recommender { get; init; } = new();
     public Serving.ModelServingOptions Model { get; init; } = new();
@@ -18,13 +17,4 @@ public sealed record SiloOptions
 
     /// <summary>How often the trending ranking may be rebuilt while events arrive.</summary>
     public TimeSpan TrendingRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>
-    /// Stateless workers that compute recommendations. 0 (the default) computes them on the request's own
-    /// thread: fallback scoring takes a few microseconds, less than two hand-offs to a pool cost
-    /// (bench/README.md). A pool bounds the concurrency of heavier scoring.
-    /// </summary>
-    public int RecommendationWorkers { get; init; }
-
-    public int RecommendationQueueCapacity { get; init; } = 4096;
 }

@@ -125,7 +125,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
             cli, "serve", "--role", role, "--postgres", database.ConnectionString, "--rabbitmq", ClusterServices.RabbitMq,
             "--urls", $"http://127.0.0.1:{port}", "--api-key", ApiKey, "--silo-name", name,
             "--set", "Recsys:Cluster:StreamName=" + stream,
-            "--set", "Recsys:Cluster:RebalanceInterval=00:00:01",
+            "--set", "Recsys:Cluster:ClusterId=" + stream,
+            "--set", "Recsys:Cluster:SiloPort=" + ClusterServices.FreePort(),
             "--set", "Recsys:Cluster:CatalogueRefreshInterval=00:00:00.500",
             "--set", "Recsys:Silo:TrendingRefreshInterval=00:00:00",
         ];

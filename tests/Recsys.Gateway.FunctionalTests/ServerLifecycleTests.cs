@@ -9,7 +9,7 @@ public class ServerLifecycleTests
     public async Task An_idle_user_is_deactivated_and_their_state_comes_back_from_the_store()
     {
         await using var server = await RecsysServer.StartAsync(
-            ["Recsys:Silo:Actors:IdleTimeout=00:00:02", "Recsys:Silo:Actors:CollectionInterval=00:00:00.250"]);
+            ["Recsys:Silo:Grains:IdleTimeout=00:00:02", "Recsys:Silo:Grains:CollectionInterval=00:00:00.250"]);
         var user = Json.NewUser();
         await server.PostEventsAsync(Json.Event(user, "a", "purchase", id: "p1"), Json.Event(user, "b", id: "v1"));
         Assert.True(await server.IsActiveAsync(user));

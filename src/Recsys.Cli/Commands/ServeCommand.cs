@@ -35,10 +35,11 @@ internal static class ServeCommand
         };
         var role = new Option<string?>("--role")
         {
-            Description = "Cluster mode: run this silo as 'gateway' (HTTP API, publishes events), 'worker' (applies its share of the event " +
-                          "partitions, commits state) or 'both'. Needs --postgres and --rabbitmq. Without it, serve runs the embedded default.",
+            Description = "Cluster mode: this silo's roles, comma-separated: 'gateway' (HTTP API, publishes events to the stream), " +
+                          "'worker' (user and catalogue shard grains, pulls its share of the event queues), 'inference' (inference " +
+                          "grains; without an inference silo the workers encode), or 'all'. Needs --postgres and --rabbitmq. " +
+                          "Without it, serve runs the embedded default.",
         };
-        role.AcceptOnlyFromAmong("gateway", "worker", "both");
         var postgres = new Option<string?>("--postgres")
         {
             Description = "Cluster mode: Npgsql connection string of the state database, e.g. 'Host=127.0.0.1;Username=recsys;Password=...'. " +
@@ -48,10 +49,10 @@ internal static class ServeCommand
         {
             Description = "Cluster mode: AMQP URI of the broker, e.g. amqp://user:password@127.0.0.1:5672/. Default: RECSYS_RABBITMQ.",
         };
-        var siloName = new Option<string?>("--silo-name") { Description = "Cluster mode: this silo's name in logs and the broker (default: host-pid)." };
+        var siloName = new Option<string?>("--silo-name") { Description = "Cluster mode: this silo's name in membership, logs and the broker (default: host-pid)." };
         var command = new Command("serve",
-            "Run the embedded default (gateway, user actors and recommender in one process, state in memory), or with --role a silo " +
-            "of a cluster over PostgreSQL and RabbitMQ.")
+            "Run the embedded default (one Orleans silo with every role, state in memory), or with --role a silo of a cluster " +
+            "over PostgreSQL (membership, user state) and RabbitMQ (the event stream).")
         {
             urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings, role, postgres, rabbitmq, siloName,
         };
@@ -88,7 +89,7 @@ internal static class ServeCommand
             var clusterRole = parse.GetValue(role);
             if (clusterRole is not null)
             {
-                overrides.Add("--Recsys:Cluster:Role=" + clusterRole);
+                overrides.Add("--Recsys:Cluster:Roles=" + clusterRole);
                 if (postgresConnection is not null)
                 {
                     overrides.Add("--Recsys:Cluster:Postgres=" + postgresConnection);

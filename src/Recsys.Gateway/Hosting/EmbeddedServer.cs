@@ -68,7 +68,7 @@ public static class EmbeddedServer
 
         builder.AddGateway(gatewayOptions);
         builder.Services.AddSingleton(siloOptions);
-        Cluster.ClusterOptions? cluster = null;
+        Cluster.ClusterModeOptions? cluster = null;
         if (settings.ClusterMode)
         {
             if (settings.Demo)
@@ -94,7 +94,7 @@ public static class EmbeddedServer
         {
             app.MapClusterEndpoints();
         }
-        if (cluster is null || cluster.RunsGateway)
+        if (cluster is null || cluster.RoleSet.Contains(Grains.SiloRoles.Gateway))
         {
             app.MapRecsysApi();
         }

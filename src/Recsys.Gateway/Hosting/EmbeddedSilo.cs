@@ -12,7 +12,7 @@ namespace Recsys.Gateway.Hosting;
 
 /// <summary>
 /// The embedded default as an Orleans silo co-hosted with the gateway: every role in one process, localhost
-/// clustering, user state in Orleans' memory storage; no external service.
+/// clustering, user state in process memory (our grain storage over the in-memory store); no external service.
 /// </summary>
 public static class EmbeddedSilo
 {
@@ -20,7 +20,6 @@ public static class EmbeddedSilo
 
     public static WebApplicationBuilder AddEmbeddedSilo(this WebApplicationBuilder builder, Recsys.Silo.SiloOptions options)
     {
-        options.Actors.Validate();
         builder.UseOrleans(silo =>
         {
             // Nobody joins an embedded silo: any free port does, so several can run side by side.
@@ -30,21 +29,23 @@ public static class EmbeddedSilo
             silo.AddUserStateStorage();
             silo.AddActivityPropagation();
             silo.AddRecsysGrains(SiloRoles.All);
-            silo.Configure<GrainCollectionOptions>(collection =>
-            {
-                collection.CollectionAge = options.Actors.IdleTimeout;
-                collection.CollectionQuantum = options.Actors.CollectionInterval < options.Actors.IdleTimeout
-                    ? options.Actors.CollectionInterval
-                    : options.Actors.IdleTimeout / 2;
-            });
+            silo.CollectIdleGrains(options.Grains);
         });
         // Orleans reports its own start and membership at Information; a one-silo demo only needs its warnings.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
-        var services = builder.Services;
+        builder.Services.AddSingleton<IEventIngress, GrainEventIngress>();
+        builder.Services.AddSingleton<ICatalogueWriter, LocalCatalogueWriter>();
+        builder.Services.AddGrainFrontend(options);
+        return builder;
+    }
+
+    /// <summary>What both the embedded default and a cluster silo serve the API with; the host adds ingress and catalogue.</summary>
+    internal static IServiceCollection AddGrainFrontend(this IServiceCollection services, Recsys.Silo.SiloOptions options)
+    {
         services.AddSingleton(sp => SiloServices.Create(options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GrainFrontend>();
         services.AddSingleton<IFrontend>(sp => sp.GetRequiredService<GrainFrontend>());
-        return builder;
+        return services;
     }
 
     private static int FreeLoopbackPort()

@@ -230,29 +230,3 @@ public sealed class IntentSlot
         }
     }
 }
-
-/// <summary>
-/// Intent slots for users whose actor lives in another process (a cluster-mode gateway reads their state from the
-/// store): a user's repeated requests reuse the cached intent while it matches the state version read, and encode
-/// again only after a change (<see cref="IntentSlot.GetAsync"/> compares versions). Bounded: past the capacity it
-/// starts over, which costs one encode per returning user.
-/// </summary>
-public sealed class IntentSlotCache(int capacity)
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IntentSlot> _slots = new(StringComparer.Ordinal);
-
-    public int Count => _slots.Count;
-
-    public IntentSlot For(string userId)
-    {
-        if (_slots.TryGetValue(userId, out var slot))
-        {
-            return slot;
-        }
-        if (_slots.Count >= capacity)
-        {
-            _slots.Clear();
-        }
-        return _slots.GetOrAdd(userId, static _ => new IntentSlot());
-    }
-}

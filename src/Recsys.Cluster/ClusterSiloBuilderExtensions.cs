@@ -1,0 +1,89 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Streams;
+using Recsys.Cluster.Streams;
+using Recsys.Grains;
+using Recsys.Silo.State;
+
+namespace Recsys.Cluster;
+
+public static class ClusterSiloBuilderExtensions
+{
+    /// <summary>
+    /// A silo of a real cluster: Orleans membership in PostgreSQL (our schema, the ADO.NET provider), user state in
+    /// PostgreSQL through our grain storage, the event stream on RabbitMQ through our queue adapter, with queues
+    /// balanced over the worker silos. Membership and timeouts are tuned so a dead silo's users answer again from
+    /// another silo within seconds rather than the defaults' half minute.
+    /// </summary>
+    public static ISiloBuilder AddRecsysCluster(this ISiloBuilder silo, ClusterModeOptions options)
+    {
+        silo.Configure<ClusterOptions>(cluster =>
+        {
+            cluster.ClusterId = options.ClusterId;
+            cluster.ServiceId = options.ClusterId;
+        });
+        if (options.Kubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
+        else
+        {
+            var address = IPAddress.Parse(options.AdvertisedAddress ?? "127.0.0.1");
+            silo.Configure<SiloOptions>(o => o.SiloName = options.EffectiveSiloName);
+            silo.Configure<EndpointOptions>(endpoints =>
+            {
+                endpoints.AdvertisedIPAddress = address;
+                endpoints.SiloPort = options.SiloPort;
+                endpoints.GatewayPort = 0; // no external Orleans clients: the HTTP API is co-hosted
+            });
+        }
+        silo.UseAdoNetClustering(clustering =>
+        {
+            clustering.Invariant = "Npgsql";
+            clustering.ConnectionString = options.Postgres;
+        });
+        silo.Configure<ClusterMembershipOptions>(membership =>
+        {
+            membership.ProbeTimeout = options.ProbeTimeout;
+            membership.NumMissedProbesLimit = 2;
+            membership.NumVotesForDeathDeclaration = 2;
+            membership.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(10);
+            membership.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+        });
+        silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = options.ResponseTimeout);
+
+        var services = silo.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new PostgresStateStore(options.Postgres!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Recsys.Cluster.State"),
+            options.MaxRetryDelay, options.DatabaseConnections));
+        services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<PostgresStateStore>());
+        silo.AddUserStateStorage();
+        services.AddSingleton<RabbitMqConnector>();
+        services.AddSingleton<RabbitMqQueueAdapter>();
+        services.AddSingleton<ClusterStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterStartup>());
+
+        silo.AddPersistentStreams(EventStreams.ProviderName, RabbitMqQueueAdapterFactory.Create, stream =>
+        {
+            stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+            stream.ConfigurePartitionBalancing<DeploymentBasedQueueBalancerOptions>(
+                static (sp, name) => DeploymentBasedQueueBalancer.Create(sp, name, ActivatorUtilities.CreateInstance<WorkerSiloDeployment>(sp)),
+                balancer => balancer.Configure(o =>
+                {
+                    o.IsFixed = false;
+                    o.SiloMaturityPeriod = options.QueueHandoverDelay;
+                }));
+            stream.ConfigurePullingAgent(agent => agent.Configure(o =>
+            {
+                // Look at an idle queue often: the receiver's buffer is in memory, so a look costs next to nothing,
+                // and it bounds how long a confirmed event waits before its grain sees it.
+                o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10);
+                o.MaxEventDeliveryTime = options.MaxDeliveryTime;
+            }));
+        });
+        return silo;
+    }
+}
