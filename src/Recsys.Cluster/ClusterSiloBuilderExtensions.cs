@@ -62,6 +62,7 @@ public static class ClusterSiloBuilderExtensions
         services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<PostgresStateStore>());
         silo.AddUserStateStorage();
         services.AddSingleton<RabbitMqConnector>();
+        services.AddSingleton<WorkerSiloDeployment>();
         services.AddSingleton<RabbitMqQueueAdapter>();
         services.AddSingleton<ClusterStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterStartup>());
@@ -69,13 +70,7 @@ public static class ClusterSiloBuilderExtensions
         silo.AddPersistentStreams(EventStreams.ProviderName, RabbitMqQueueAdapterFactory.Create, stream =>
         {
             stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
-            stream.ConfigurePartitionBalancing<DeploymentBasedQueueBalancerOptions>(
-                static (sp, name) => DeploymentBasedQueueBalancer.Create(sp, name, ActivatorUtilities.CreateInstance<WorkerSiloDeployment>(sp)),
-                balancer => balancer.Configure(o =>
-                {
-                    o.IsFixed = false;
-                    o.SiloMaturityPeriod = options.QueueHandoverDelay;
-                }));
+            stream.ConfigurePartitionBalancing(static (sp, _) => ActivatorUtilities.CreateInstance<WorkerQueueBalancer>(sp));
             stream.ConfigurePullingAgent(agent => agent.Configure(o =>
             {
                 // Look at an idle queue often: the receiver's buffer is in memory, so a look costs next to nothing,

@@ -144,10 +144,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         await gateway.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
     }
 
-    // Open (issue 13): on the Orleans stream, a worker's pulling manager logs the queue balancer's change notification
-    // but never executes it, so queues stay where the first worker took them. Nothing is lost (the kill and SIGTERM
-    // tests pass), but load does not spread yet; this test is the definition of done for that step.
-    [Fact(Skip = "queue rebalancing onto joining workers does not take effect yet on the Orleans stream (issue 13, open)")]
+    [Fact]
     public async Task A_joining_worker_gets_a_fair_share_of_the_queues_within_30_s_and_a_terminated_one_hands_over_without_loss()
     {
         var gateway = await StartAsync("gateway", "gateway");

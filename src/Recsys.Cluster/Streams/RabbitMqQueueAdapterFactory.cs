@@ -9,7 +9,7 @@ namespace Recsys.Cluster.Streams;
 /// <summary>
 /// Plugs RabbitMQ into Orleans' persistent streams: the adapter publishes with confirms, receivers pull the queues
 /// the queue balancer assigns to this silo, and the cache acknowledges only delivered messages. Which silo pulls which
-/// queue is Orleans' decision (see <see cref="WorkerSiloDeployment"/>), never a protocol of ours.
+/// queue follows Orleans membership (see <see cref="WorkerQueueBalancer"/>).
 /// </summary>
 public sealed class RabbitMqQueueAdapterFactory : IQueueAdapterFactory
 {
