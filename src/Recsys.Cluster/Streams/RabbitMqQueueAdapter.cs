@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Runtime;
@@ -141,10 +140,6 @@ public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
             }
             var channel = channels[(int)((uint)Interlocked.Increment(ref _next) % (uint)channels.Length)];
             var properties = new BasicProperties { DeliveryMode = DeliveryModes.Persistent, ContentType = "application/x-orleans" };
-            if (Activity.Current is { } span)
-            {
-                properties.Headers = new Dictionary<string, object?> { ["traceparent"] = span.Id };
-            }
             // No cancellation: a publish abandoned half way leaves the client's confirm bookkeeping unsure, and the
             // caller's timeout already bounds the wait. mandatory: a message no queue takes is an error, not a drop.
             await channel.BasicPublishAsync("", queue, mandatory: true, properties, body, CancellationToken.None);

@@ -1,19 +1,16 @@
 using System.Collections.Concurrent;
 using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
-using Orleans.Streams;
 using Recsys.Grains;
 
 namespace Recsys.Cluster.Streams;
 
 /// <summary>
-/// The silos Orleans' deployment-based queue balancer spreads the event queues over: the live members whose
-/// metadata names the worker role. Gateway and inference-only silos pull nothing; the balancer asks again on every
-/// membership change and once a new silo has matured, so joining and leaving workers take and hand over queues.
-/// The balancer asks from the pulling manager's own turn, which must not wait on a metadata fetch: roles are looked
-/// up off that turn as members appear, and the answer uses what is known.
+/// The silos the event queues are spread over: the live members whose metadata names the worker role. Gateway and
+/// inference-only silos pull nothing. The balancer asks from the pulling manager's own turn, which must not wait on a
+/// metadata fetch: roles are looked up off that turn as members appear, and the answer uses what is known.
 /// </summary>
-public sealed class WorkerSiloDeployment : IDeploymentConfiguration
+public sealed class WorkerSiloDeployment
 {
     private readonly IClusterMembershipService _membership;
     private readonly ConcurrentDictionary<SiloAddress, bool> _isWorker = new();
