@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# PostgreSQL and RabbitMQ on 127.0.0.1 for cluster mode: a private instance of each, with its data under
-# $RECSYS_SERVICES_DIR (default /tmp/recsys-services), installed from Debian's packages when missing.
-#   scripts/services.sh up                  install what is missing, start both, print the settings to export
-#   scripts/services.sh down                stop both
+# PostgreSQL, RabbitMQ and Azurite (Microsoft's Azure Storage emulator) on 127.0.0.1 for cluster mode: a private
+# instance of each, with its data under $RECSYS_SERVICES_DIR (default /tmp/recsys-services), installed when missing
+# (PostgreSQL and RabbitMQ from Debian's packages, Azurite from npm).
+#   scripts/services.sh up                  install what is missing, start all three, print the settings to export
+#   scripts/services.sh down                stop them
 #   scripts/services.sh stop-postgres|start-postgres   (the database outage test)
-# Ports: RECSYS_POSTGRES_PORT (55432) and RECSYS_RABBITMQ_PORT (55672). Needs root for apt-get and to run
-# PostgreSQL as the postgres user; prints `export` lines that the test script and README commands eval.
+# Ports: RECSYS_POSTGRES_PORT (55432), RECSYS_RABBITMQ_PORT (55672), RECSYS_AZURITE_PORT (55100; blob, queue and table
+# on it and the next two). Needs root for apt-get and to run PostgreSQL as the postgres user; prints `export` lines
+# that the test script and README commands eval.
 set -euo pipefail
 DIR=${RECSYS_SERVICES_DIR:-/tmp/recsys-services}
 PG_PORT=${RECSYS_POSTGRES_PORT:-55432}
 MQ_PORT=${RECSYS_RABBITMQ_PORT:-55672}
+AZ_PORT=${RECSYS_AZURITE_PORT:-55100}
+AZURITE_VERSION=3.37.0
+AZ_BASE=$DIR/azurite
 PG_DATA=$DIR/postgres
 PG_LOGS=$DIR/postgres-logs
 MQ_BASE=$DIR/rabbitmq
@@ -87,6 +92,41 @@ start_rabbitmq() {
   done
 }
 
+start_azurite() {
+  local bin=$AZ_BASE/node_modules/.bin/azurite
+  if [ ! -x "$bin" ]; then
+    command -v npm >/dev/null || { log "Azurite needs Node.js and npm (apt-get install nodejs npm)"; return 1; }
+    log "installing azurite@$AZURITE_VERSION (npm)..."
+    mkdir -p "$AZ_BASE"
+    npm install --prefix "$AZ_BASE" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >"$AZ_BASE/npm.log" 2>&1 \
+      || { log "npm install azurite failed; see $AZ_BASE/npm.log"; tail -20 "$AZ_BASE/npm.log" >&2; return 1; }
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$((AZ_PORT + 2))") 2>/dev/null; then
+    return 0
+  fi
+  log "starting Azurite on 127.0.0.1:$AZ_PORT-$((AZ_PORT + 2))"
+  mkdir -p "$AZ_BASE/data"
+  nohup "$bin" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" --queueHost 127.0.0.1 --queuePort $((AZ_PORT + 1)) \
+    --tableHost 127.0.0.1 --tablePort $((AZ_PORT + 2)) --location "$AZ_BASE/data" --disableTelemetry --silent \
+    >"$AZ_BASE/server.out" 2>&1 &
+  local server=$! deadline=$((SECONDS + 60)) port
+  for port in "$AZ_PORT" $((AZ_PORT + 1)) $((AZ_PORT + 2)); do
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+      if ! kill -0 "$server" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+        log "Azurite did not start; see $AZ_BASE/server.out"; tail -5 "$AZ_BASE/server.out" >&2; return 1
+      fi
+      sleep 0.2
+    done
+  done
+  echo "$server" >"$AZ_BASE/azurite.pid"
+}
+
+stop_azurite() {
+  [ -f "$AZ_BASE/azurite.pid" ] || return 0
+  kill "$(cat "$AZ_BASE/azurite.pid")" 2>/dev/null || true
+  rm -f "$AZ_BASE/azurite.pid"
+}
+
 stop_rabbitmq() {
   rabbit_env
   /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true
@@ -95,13 +135,18 @@ stop_rabbitmq() {
 print_settings() {
   echo "export RECSYS_TEST_POSTGRES='Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres'"
   echo "export RECSYS_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:$MQ_PORT/'"
+  # Azurite's well-known development account; custom ports, so every endpoint is named.
+  local key=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+  echo "export RECSYS_TEST_AZURE_STORAGE='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;\
+BlobEndpoint=http://127.0.0.1:$AZ_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$((AZ_PORT + 1))/devstoreaccount1;\
+TableEndpoint=http://127.0.0.1:$((AZ_PORT + 2))/devstoreaccount1;'"
   echo "export RECSYS_TEST_SERVICES_SCRIPT='$(cd "$(dirname "$0")" && pwd)/services.sh'"
 }
 
 mkdir -p "$DIR"
 case "${1:-up}" in
-  up) install_missing; start_postgres; start_rabbitmq; print_settings ;;
-  down) stop_rabbitmq; stop_postgres ;;
+  up) install_missing; start_postgres; start_rabbitmq; start_azurite; print_settings ;;
+  down) stop_azurite; stop_rabbitmq; stop_postgres ;;
   stop-postgres) stop_postgres ;;
   start-postgres) start_postgres ;;
   env) print_settings ;;

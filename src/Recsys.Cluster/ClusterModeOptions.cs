@@ -17,6 +17,31 @@ public sealed record ClusterModeOptions
     /// <summary>AMQP URI of the broker, e.g. amqp://user:password@host:5672/vhost.</summary>
     public string? RabbitMq { get; init; }
 
+    /// <summary>
+    /// Where user state is stored: "postgres" (the default, our grain storage over PostgreSQL), or on Azure
+    /// "azure-table" or "azure-blob" (Orleans' Azure grain storage, <see cref="AzureStorage"/>).
+    /// </summary>
+    public string Storage { get; init; } = StorageKinds.Postgres;
+
+    /// <summary>Which broker holds the event stream: "rabbitmq" (the default) or "azure-queue" (Azure Queue storage).</summary>
+    public string Streams { get; init; } = StreamKinds.RabbitMq;
+
+    /// <summary>Azure Storage connection string, for azure-table/azure-blob storage and azure-queue streams.</summary>
+    public string? AzureStorage { get; init; }
+
+    /// <summary>The Azure table or blob container user state goes to: lower-case letters and digits, 3 to 63.</summary>
+    public string AzureStateName { get; init; } = "recsysusers";
+
+    /// <summary>How long an Azure queue message stays hidden while its delivery runs; after that it is delivered again.</summary>
+    public TimeSpan AzureQueueVisibilityTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public bool UsesAzure => Storage != StorageKinds.Postgres || Streams != StreamKinds.RabbitMq;
+
+    /// <summary>The Azure queue a numbered queue of the stream is (queue names allow letters, digits and hyphens).</summary>
+    public string AzureQueueName(int index) => $"{StreamName.Replace('.', '-').ToLowerInvariant()}-{index:D3}";
+
+    public IReadOnlyList<string> AzureQueueNames() => Enumerable.Range(0, Queues).Select(AzureQueueName).ToArray();
+
     /// <summary>Orleans' cluster id: silos with the same id and database form one cluster.</summary>
     public string ClusterId { get; init; } = "recsys";
 
@@ -62,9 +87,6 @@ public sealed record ClusterModeOptions
     /// <summary>How long a silo must go unanswered on probes before it is voted dead (Orleans' ProbeTimeout).</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A new worker's queues are handed to it after this long, so a flapping silo does not move queues.</summary>
-    public TimeSpan QueueHandoverDelay { get; init; } = TimeSpan.FromSeconds(5);
-
     /// <summary>How long the stream keeps retrying a delivery a grain cannot take before the message goes back to the broker.</summary>
     public TimeSpan MaxDeliveryTime { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -91,9 +113,35 @@ public sealed record ClusterModeOptions
         {
             throw new ArgumentException("cluster mode needs Recsys:Cluster:Postgres (--postgres or RECSYS_POSTGRES), an Npgsql connection string");
         }
-        if (string.IsNullOrWhiteSpace(RabbitMq) || !Uri.TryCreate(RabbitMq, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
+        if (Storage is not (StorageKinds.Postgres or StorageKinds.AzureTable or StorageKinds.AzureBlob))
+        {
+            throw new ArgumentException($"Recsys:Cluster:Storage must be postgres, azure-table or azure-blob, not '{Storage}'");
+        }
+        if (Streams is not (StreamKinds.RabbitMq or StreamKinds.AzureQueue))
+        {
+            throw new ArgumentException($"Recsys:Cluster:Streams must be rabbitmq or azure-queue, not '{Streams}'");
+        }
+        if (Streams == StreamKinds.RabbitMq &&
+            (string.IsNullOrWhiteSpace(RabbitMq) || !Uri.TryCreate(RabbitMq, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps")))
         {
             throw new ArgumentException("cluster mode needs Recsys:Cluster:RabbitMq (--rabbitmq or RECSYS_RABBITMQ), an amqp:// URI");
+        }
+        if (UsesAzure && string.IsNullOrWhiteSpace(AzureStorage))
+        {
+            throw new ArgumentException($"Recsys:Cluster:Storage={Storage} and Streams={Streams} need Recsys:Cluster:AzureStorage, an Azure Storage connection string");
+        }
+        if (AzureStateName.Length is < 3 or > 63 || !char.IsAsciiLetterLower(AzureStateName[0]) ||
+            !AzureStateName.All(static c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c)))
+        {
+            throw new ArgumentException($"Recsys:Cluster:AzureStateName must be 3 to 63 lower-case letters and digits, starting with a letter, not '{AzureStateName}'");
+        }
+        if (Streams == StreamKinds.AzureQueue && !System.Text.RegularExpressions.Regex.IsMatch(AzureQueueName(0), "^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$"))
+        {
+            throw new ArgumentException($"Recsys:Cluster:StreamName '{StreamName}' does not make valid Azure queue names ('{AzureQueueName(0)}'): letters, digits, dots and single hyphens");
+        }
+        if (AzureQueueVisibilityTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException("Recsys:Cluster:AzureQueueVisibilityTimeout must be at least 1 s");
         }
         _ = RoleSet; // throws naming the bad role
         if (Queues is < 1 or > 1024)

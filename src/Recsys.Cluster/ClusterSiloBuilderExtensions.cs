@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Streams;
+using Recsys.Cluster.AzureStorage;
 using Recsys.Cluster.Streams;
 using Recsys.Grains;
 using Recsys.Silo.State;
@@ -14,8 +15,8 @@ public static class ClusterSiloBuilderExtensions
 {
     /// <summary>
     /// A silo of a real cluster: Orleans membership in PostgreSQL (our schema, the ADO.NET provider), user state in
-    /// PostgreSQL through our grain storage, the event stream on RabbitMQ through our queue adapter, with queues
-    /// balanced over the worker silos. Membership and timeouts are tuned so a dead silo's users answer again from
+    /// PostgreSQL through our grain storage (or Orleans' Azure Table/Blob storage), the event stream on RabbitMQ
+    /// through our queue adapter (or Orleans' Azure Queue provider), with queues balanced over the worker silos. Membership and timeouts are tuned so a dead silo's users answer again from
     /// another silo within seconds rather than the defaults' half minute.
     /// </summary>
     public static ISiloBuilder AddRecsysCluster(this ISiloBuilder silo, ClusterModeOptions options)
@@ -25,20 +26,21 @@ public static class ClusterSiloBuilderExtensions
             cluster.ClusterId = options.ClusterId;
             cluster.ServiceId = options.ClusterId;
         });
+        silo.Configure<EndpointOptions>(endpoints =>
+        {
+            endpoints.SiloPort = options.SiloPort;
+            endpoints.GatewayPort = 0; // no external Orleans clients: the HTTP API is co-hosted
+        });
         if (options.Kubernetes)
         {
+            // The pod's name and IP (downward API), and the pods of the cluster watched through the API server.
             silo.UseKubernetesHosting();
         }
         else
         {
             var address = IPAddress.Parse(options.AdvertisedAddress ?? "127.0.0.1");
             silo.Configure<SiloOptions>(o => o.SiloName = options.EffectiveSiloName);
-            silo.Configure<EndpointOptions>(endpoints =>
-            {
-                endpoints.AdvertisedIPAddress = address;
-                endpoints.SiloPort = options.SiloPort;
-                endpoints.GatewayPort = 0; // no external Orleans clients: the HTTP API is co-hosted
-            });
+            silo.Configure<EndpointOptions>(endpoints => endpoints.AdvertisedIPAddress = address);
         }
         silo.UseAdoNetClustering(clustering =>
         {
@@ -60,13 +62,27 @@ public static class ClusterSiloBuilderExtensions
         services.AddSingleton(sp => new PostgresStateStore(options.Postgres!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Recsys.Cluster.State"),
             options.MaxRetryDelay, options.DatabaseConnections));
         services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<PostgresStateStore>());
-        silo.AddUserStateStorage();
-        services.AddSingleton<RabbitMqConnector>();
+        if (options.Storage == StorageKinds.Postgres)
+        {
+            silo.AddUserStateStorage();
+        }
+        else
+        {
+            silo.AddAzureUserStateStorage(options);
+        }
         services.AddSingleton<WorkerSiloDeployment>();
-        services.AddSingleton<RabbitMqQueueAdapter>();
+        services.AddSingleton<QueueAssignment>();
         services.AddSingleton<ClusterStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterStartup>());
+        return options.Streams == StreamKinds.RabbitMq ? silo.AddRabbitMqEventStream(options) : silo.AddAzureQueueEventStream(options);
+    }
 
+    /// <summary>The event stream on RabbitMQ quorum queues through our queue adapter.</summary>
+    private static ISiloBuilder AddRabbitMqEventStream(this ISiloBuilder silo, ClusterModeOptions options)
+    {
+        silo.Services.AddSingleton<RabbitMqConnector>();
+        silo.Services.AddSingleton<RabbitMqQueueAdapter>();
+        silo.Services.AddSingleton<IEventStreamBroker>(static sp => sp.GetRequiredService<RabbitMqQueueAdapter>());
         silo.AddPersistentStreams(EventStreams.ProviderName, RabbitMqQueueAdapterFactory.Create, stream =>
         {
             stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);

@@ -6,10 +6,10 @@ namespace Recsys.Cluster;
 
 /// <summary>
 /// What a cluster silo needs before Orleans' runtime starts: the database schema (membership reads its tables the
-/// moment the runtime initialises) and the event queues declared on the broker. Both wait for their service to
-/// answer, so silos, database and broker may start in any order.
+/// moment the runtime initialises) and the event queues on the broker. Both wait for their service to answer, so
+/// silos, database and broker may start in any order.
 /// </summary>
-public sealed class ClusterStartup(PostgresStateStore store, RabbitMqQueueAdapter stream, ClusterModeOptions options,
+public sealed class ClusterStartup(PostgresStateStore store, IEventStreamBroker stream, ClusterModeOptions options,
     ILogger<ClusterStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -17,8 +17,8 @@ public sealed class ClusterStartup(PostgresStateStore store, RabbitMqQueueAdapte
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation("Silo {Silo} joining cluster {Cluster} as {Roles}: migrating the database, declaring {Queues} event queues",
-            options.EffectiveSiloName, options.ClusterId, options.Roles, options.Queues);
+        logger.LogInformation("Silo {Silo} joining cluster {Cluster} as {Roles}: migrating the database, preparing {Queues} event queues on {Broker}, user state in {Storage}",
+            options.EffectiveSiloName, options.ClusterId, options.Roles, options.Queues, stream.Name, options.Storage);
         await store.MigrateAsync(cancellationToken);
         await stream.StartAsync(cancellationToken);
     }

@@ -18,7 +18,9 @@ public static class SiloBuilderExtensions
             throw new ArgumentException($"silo roles must be some of {string.Join(", ", SiloRoles.All)}; got '{string.Join(",", roles)}'", nameof(roles));
         }
         silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = SiloRoles.Format(roles) });
-        silo.Services.AddPlacementFilter<SiloRolePlacementFilterStrategy, SiloRolePlacementFilterDirector>(ServiceLifetime.Singleton);
+        // Transient: Orleans initialises the resolved strategy from each grain type's properties and keeps it per type; a
+        // singleton would be one instance that the last grain type resolved (its role) overwrote for every other type.
+        silo.Services.AddPlacementFilter<SiloRolePlacementFilterStrategy, SiloRolePlacementFilterDirector>(ServiceLifetime.Transient);
         silo.Services.AddSingleton<ActiveUsers>();
         silo.Services.AddSingleton<InferenceGrainEncoder>();
         silo.Services.AddSingleton<ShardGrainSearch>();

@@ -8,7 +8,7 @@ using Npgsql;
 namespace Recsys.Cluster.FunctionalTests;
 
 /// <summary>
-/// The PostgreSQL and RabbitMQ that scripts/services.sh started (scripts/test.sh does it). These tests need them and
+/// The PostgreSQL, RabbitMQ and Azurite that scripts/services.sh started (scripts/test.sh does it). These tests need them and
 /// fail, never skip, when they are missing.
 /// </summary>
 public static class ClusterServices
@@ -17,13 +17,16 @@ public static class ClusterServices
 
     public static string RabbitMq => Required("RECSYS_TEST_RABBITMQ");
 
+    /// <summary>Azurite's connection string (every endpoint named, since its ports are not the defaults).</summary>
+    public static string AzureStorage => Required("RECSYS_TEST_AZURE_STORAGE");
+
     /// <summary>scripts/services.sh, to stop and start PostgreSQL in the outage test.</summary>
     public static string Script => Required("RECSYS_TEST_SERVICES_SCRIPT");
 
     private static string Required(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
         ? value
         : throw new InvalidOperationException(
-            $"{name} is not set: cluster tests need PostgreSQL and RabbitMQ. Run ./scripts/test.sh, or eval \"$(scripts/services.sh up)\" before dotnet test.");
+            $"{name} is not set: cluster tests need PostgreSQL, RabbitMQ and Azurite. Run ./scripts/test.sh, or eval \"$(scripts/services.sh up)\" before dotnet test.");
 
     /// <summary>A fresh database for one test, dropped when disposed, so tests never see each other's users.</summary>
     public static async Task<TestDatabase> CreateDatabaseAsync()

@@ -27,6 +27,8 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
     private int _gateway;
     private long _posted;
 
+    public int Users => users;
+
     public int TotalEvents => users * eventsPerUser;
 
     /// <summary>Why the last cut-off request failed, for the report.</summary>
@@ -122,19 +124,22 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
     /// Polls the state database until every user's committed state holds all their events, then checks each one equals
     /// the replay: the event count (an event applied twice would show), and the window's items, types and times in order.
     /// </summary>
-    public async Task AssertEveryUserAppliedExactlyOnceAsync(TestDatabase database, TimeSpan within)
+    public Task AssertEveryUserAppliedExactlyOnceAsync(TestDatabase database, TimeSpan within) =>
+        AssertEveryUserAppliedExactlyOnceAsync(new PostgresCommittedStates(database), within);
+
+    public async Task AssertEveryUserAppliedExactlyOnceAsync(ICommittedStates committed, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
         var registry = new ItemRegistry();
         var codec = new UserStateCodec(registry, new UserStateOptions());
-        await using var store = new PostgresStateStore(database.ConnectionString, NullLogger.Instance);
         Dictionary<string, UserState> states;
         while (true)
         {
             states = [];
-            await foreach (var (userId, data) in store.ReadAllAsync(CancellationToken.None))
+            await foreach (var data in committed.ReadAllAsync())
             {
-                states[userId] = codec.Decode(data);
+                var state = codec.Decode(data);
+                states[state.UserId] = state;
             }
             var complete = states.Count == users && states.Values.All(s => s.EventCount >= eventsPerUser);
             if (complete || DateTime.UtcNow > deadline)

@@ -12,17 +12,7 @@ public sealed class DeployCollection
 [Collection(DeployCollection.Name)]
 public sealed class DeploymentValidationTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Recsys.Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new InvalidOperationException("not inside the repository");
-    }
+    private static readonly string Root = Repository.Root;
 
     private static async Task<(int ExitCode, string Output)> ValidateAsync(params string[] args)
     {

@@ -21,8 +21,11 @@ public class PlacementTests
 
         // Neural lists, so intents were encoded (inference grains) and the catalogue scored (shard grains).
         Assert.All(lists, list => Assert.Equal(RoleCluster.ModelVersion, list.ModelVersion));
+        // Users first seen after inference grains were placed still go to the workers (each grain type keeps its role).
+        var later = Enumerable.Range(0, 20).Select(u => $"placement-later-{u}").ToArray();
+        await Task.WhenAll(later.Select(user => ViewAsync(grains, user, 6, 7)));
         var activations = await cluster.ActivationsAsync();
-        Assert.Equal(users.Length, activations[nameof(UserGrain)].Count());
+        Assert.Equal(users.Length + later.Length, activations[nameof(UserGrain)].Count());
         Assert.All(activations[nameof(UserGrain)], silo => Assert.Contains(silo, new[] { 1, 2 }));
         // Where the work ran: the shards on the workers, every encode on the inference silo.
         var shardQueries = cluster.ShardQueriesBySilo();

@@ -37,7 +37,8 @@ internal static class ServeCommand
         {
             Description = "Cluster mode: this silo's roles, comma-separated: 'gateway' (HTTP API, publishes events to the stream), " +
                           "'worker' (user and catalogue shard grains, pulls its share of the event queues), 'inference' (inference " +
-                          "grains; without an inference silo the workers encode), or 'all'. Needs --postgres and --rabbitmq. " +
+                          "grains; without an inference silo the workers encode), or 'all'. Needs --postgres and --rabbitmq " +
+                          "(or --azure-storage with --set Recsys:Cluster:Streams=azure-queue). " +
                           "Without it, serve runs the embedded default.",
         };
         var postgres = new Option<string?>("--postgres")
@@ -49,12 +50,17 @@ internal static class ServeCommand
         {
             Description = "Cluster mode: AMQP URI of the broker, e.g. amqp://user:password@127.0.0.1:5672/. Default: RECSYS_RABBITMQ.",
         };
+        var azureStorage = new Option<string?>("--azure-storage")
+        {
+            Description = "Cluster mode on Azure: Azure Storage connection string for user state (--set Recsys:Cluster:Storage=azure-table " +
+                          "or azure-blob) and the event stream (--set Recsys:Cluster:Streams=azure-queue). Default: RECSYS_AZURE_STORAGE.",
+        };
         var siloName = new Option<string?>("--silo-name") { Description = "Cluster mode: this silo's name in membership, logs and the broker (default: host-pid)." };
         var command = new Command("serve",
             "Run the embedded default (one Orleans silo with every role, state in memory), or with --role a silo of a cluster " +
-            "over PostgreSQL (membership, user state) and RabbitMQ (the event stream).")
+            "over PostgreSQL (membership, user state) and RabbitMQ (the event stream), or Azure Storage for state and stream.")
         {
-            urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings, role, postgres, rabbitmq, siloName,
+            urls, demo, apiKey, model, demoUsers, demoEvents, seed, settings, role, postgres, rabbitmq, azureStorage, siloName,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -86,6 +92,7 @@ internal static class ServeCommand
             }
             var postgresConnection = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("RECSYS_POSTGRES");
             var rabbitUri = parse.GetValue(rabbitmq) ?? Environment.GetEnvironmentVariable("RECSYS_RABBITMQ");
+            var azure = parse.GetValue(azureStorage) ?? Environment.GetEnvironmentVariable("RECSYS_AZURE_STORAGE");
             var clusterRole = parse.GetValue(role);
             if (clusterRole is not null)
             {
@@ -97,6 +104,10 @@ internal static class ServeCommand
                 if (rabbitUri is not null)
                 {
                     overrides.Add("--Recsys:Cluster:RabbitMq=" + rabbitUri);
+                }
+                if (azure is not null)
+                {
+                    overrides.Add("--Recsys:Cluster:AzureStorage=" + azure);
                 }
                 if (parse.GetValue(siloName) is { } name)
                 {

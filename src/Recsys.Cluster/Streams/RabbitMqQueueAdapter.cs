@@ -15,7 +15,7 @@ namespace Recsys.Cluster.Streams;
 /// confirms once a majority has it on disk). Anything short of that is a <see cref="ServiceUnavailableException"/>:
 /// the client retries, and the event-id dedup makes the retry harmless.
 /// </summary>
-public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
+public sealed class RabbitMqQueueAdapter : IQueueAdapter, IEventStreamBroker, IAsyncDisposable
 {
     private readonly ClusterModeOptions _options;
     private readonly HashRingBasedStreamQueueMapper _mapper;
@@ -28,7 +28,6 @@ public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
     private readonly SemaphoreSlim _opening = new(1, 1);
     private IChannel[] _channels = [];
     private int _next;
-    private long _published;
 
     public RabbitMqQueueAdapter(ClusterModeOptions options, Serializer serializer, RabbitMqConnector connector, ILoggerFactory loggers)
     {
@@ -46,15 +45,17 @@ public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
 
     public string Name { get; }
 
+    string IEventStreamBroker.Name => "RabbitMQ";
+
+    /// <summary>RabbitMQ's default message size limit is far above any request's events.</summary>
+    public int MaxMessageBytes => 16 * 1024 * 1024;
+
     /// <summary>Which queue a user's stream goes to: Orleans' consistent hash ring over the queues.</summary>
     public HashRingBasedStreamQueueMapper Mapper => _mapper;
 
     public bool IsRewindable => false;
 
     public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
-
-    /// <summary>Messages published and confirmed by the broker since start.</summary>
-    public long Published => Interlocked.Read(ref _published);
 
     public bool IsConnected => _publishing.IsOpen;
 
@@ -79,7 +80,7 @@ public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
         new RabbitMqQueueReceiver(_receiving, QueueName(_options, queueId), _options.Prefetch, _serializer,
             _loggers.CreateLogger("Recsys.Cluster.Stream"), pulling => Track(queueId, pulling));
 
-    /// <summary>The queues this silo pulls now (by number), as Orleans' balancer assigned them.</summary>
+    /// <summary>The queues this silo's receivers pull now (by number), as Orleans' balancer assigned them.</summary>
     public IReadOnlyList<int> PulledQueues
     {
         get
@@ -125,7 +126,6 @@ public sealed class RabbitMqQueueAdapter : IQueueAdapter, IAsyncDisposable
         {
             throw new ServiceUnavailableException($"the event stream did not accept the events ({ex.Message}); retry the batch", ex);
         }
-        Interlocked.Increment(ref _published);
     }
 
     private async Task PublishAsync(string queue, byte[] body)

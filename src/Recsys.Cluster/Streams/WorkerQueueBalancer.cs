@@ -8,13 +8,14 @@ namespace Recsys.Cluster.Streams;
 /// Spreads the event queues over the worker silos only. Orleans' deployment-based balancer cannot leave silos out
 /// (it throws when a live silo, here a gateway, is missing from its list, and then never applies a change), so this
 /// balancer keeps Orleans' pieces and drops that assumption: membership changes come from Orleans
-/// (<see cref="QueueBalancerBase"/>), and the split is a pure function of the live workers' names, so every silo
+/// (<see cref="QueueBalancerBase"/>), and the split is a pure function of the active workers' names, so every silo
 /// computes the same split from the same membership. While a queue moves,
 /// single active consumer keeps one reader at a time and the event-id dedup absorbs any redelivery.
 /// </summary>
 public sealed class WorkerQueueBalancer(
     IServiceProvider services,
     WorkerSiloDeployment workers,
+    QueueAssignment assignment,
     ILocalSiloDetails local,
     ILogger<WorkerQueueBalancer> logger) : QueueBalancerBase(services, logger), IStreamQueueBalancer
 {
@@ -29,13 +30,11 @@ public sealed class WorkerQueueBalancer(
     public override IEnumerable<QueueId> GetMyQueues()
     {
         var names = workers.GetAllSiloNames();
-        if (!names.Contains(local.Name))
-        {
-            return [];
-        }
         // Queue i goes to the i-th worker (names sorted, round robin): every silo derives the same split.
         var me = names.IndexOf(local.Name);
-        return _queues.Where((_, i) => i % names.Count == me).ToArray();
+        var mine = me < 0 ? [] : _queues.Where((_, i) => i % names.Count == me).ToArray();
+        assignment.Assign(_queues, mine);
+        return mine;
     }
 
     protected override void OnClusterMembershipChange(HashSet<SiloAddress> activeSilos) => NotifySoonAsync().Ignore();

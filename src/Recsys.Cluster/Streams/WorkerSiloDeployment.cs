@@ -6,7 +6,7 @@ using Recsys.Grains;
 namespace Recsys.Cluster.Streams;
 
 /// <summary>
-/// The silos the event queues are spread over: the live members whose metadata names the worker role. Gateway and
+/// The silos the event queues are spread over: the active members whose metadata names the worker role. Gateway and
 /// inference-only silos pull nothing. The balancer asks from the pulling manager's own turn, which must not wait on a
 /// metadata fetch: roles are looked up off that turn as members appear, and the answer uses what is known.
 /// </summary>
@@ -42,7 +42,9 @@ public sealed class WorkerSiloDeployment
         var names = new List<string>();
         foreach (var member in _membership.CurrentSnapshot.Members.Values)
         {
-            if (member.Status is not (SiloStatus.Dead or SiloStatus.None) && _isWorker.TryGetValue(member.SiloAddress, out var worker) && worker)
+            // Active only, the set Orleans' balancer base reports changes of: a worker that starts shutting down gives its
+            // queues up at once (the others' consumers wait for its channels to close), and its later death changes nothing.
+            if (member.Status == SiloStatus.Active && _isWorker.TryGetValue(member.SiloAddress, out var worker) && worker)
             {
                 names.Add(member.Name);
             }

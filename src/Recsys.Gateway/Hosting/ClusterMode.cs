@@ -16,7 +16,7 @@ namespace Recsys.Gateway.Hosting;
 
 /// <summary>
 /// Composes a silo of a real cluster: Orleans over PostgreSQL (membership, user state) and RabbitMQ (the event
-/// stream), with the roles its configuration gives it. Gateways publish events to the stream; workers' user grains
+/// stream), or Azure Storage for either, with the roles its configuration gives it. Gateways publish events to the stream; workers' user grains
 /// consume them.
 /// </summary>
 public static class ClusterMode
@@ -35,7 +35,8 @@ public static class ClusterMode
         var services = builder.Services;
         // Stopping deactivates every grain (each already committed) and hands the silo's queues over.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
-        services.AddSingleton<IEventIngress, StreamEventIngress>();
+        services.AddSingleton<StreamEventIngress>();
+        services.AddSingleton<IEventIngress>(static sp => sp.GetRequiredService<StreamEventIngress>());
         services.AddSingleton<CatalogueSync>();
         services.AddSingleton<ICatalogueWriter>(sp => sp.GetRequiredService<CatalogueSync>());
         services.AddHostedService(sp => sp.GetRequiredService<CatalogueSync>());
@@ -63,7 +64,8 @@ public static class ClusterMode
 public sealed class ClusterStatus(
     ClusterModeOptions options,
     PostgresStateStore store,
-    RabbitMqQueueAdapter stream,
+    IEventStreamBroker stream,
+    StreamEventIngress ingress,
     ActiveUsers active,
     IClusterMembershipService membership,
     Orleans.Runtime.MembershipService.SiloMetadata.ISiloMetadataCache metadata)
@@ -76,13 +78,13 @@ public sealed class ClusterStatus(
                 metadata.GetSiloMetadata(m.SiloAddress).Metadata.GetValueOrDefault(SiloRoles.MetadataKey)))
             .ToArray();
         return new ClusterStatusResponse(options.EffectiveSiloName, options.RoleSet.ToArray(), options.Queues, stream.PulledQueues, members,
-            active.Count, stream.Published, store.IsReachable, stream.IsConnected);
+            active.Count, ingress.Published, store.IsReachable, stream.IsConnected);
     }
 
     /// <summary>Null when ready; else what is missing.</summary>
     public string? NotReadyReason =>
         !store.IsReachable ? $"PostgreSQL unreachable: {store.LastError}"
-        : !stream.IsConnected ? "RabbitMQ connection lost"
+        : !stream.IsConnected ? $"{stream.Name} unreachable"
         : null;
 }
 

@@ -68,6 +68,7 @@ public static class EmbeddedServer
 
         builder.AddGateway(gatewayOptions);
         builder.Services.AddSingleton(siloOptions);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans' placement retries log every attempt at Information
         Cluster.ClusterModeOptions? cluster = null;
         if (settings.ClusterMode)
         {

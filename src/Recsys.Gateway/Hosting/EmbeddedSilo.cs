@@ -33,7 +33,6 @@ public static class EmbeddedSilo
         });
         // Orleans reports its own start and membership at Information; a one-silo demo only needs its warnings.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
-        builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans' placement retries log every attempt at Information
         builder.Services.AddSingleton<IEventIngress, GrainEventIngress>();
         builder.Services.AddSingleton<ICatalogueWriter, LocalCatalogueWriter>();
         builder.Services.AddGrainFrontend(options);
