@@ -12,8 +12,8 @@ namespace Recsys.Gateway;
 
 /// <summary>
 /// The gateway's side of the Orleans cluster: events go to their users' grains through the <see cref="IEventIngress"/>
-/// (direct calls, or the event stream in cluster mode), reads ask the user's grain, similar items fan out over the shard
-/// grains. The gateway mints each list's
+/// (direct calls, or the event stream in cluster mode), reads ask the user's grain (or read what it published when it is
+/// active on this silo), similar items fan out over the shard grains. The gateway mints each list's
 /// recommendation id and counts feedback per model version.
 /// </summary>
 public sealed class GrainFrontend : IFrontend, IDisposable
@@ -23,17 +23,21 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     private readonly ICatalogueWriter _catalogue;
     private readonly SiloServices _services;
     private readonly ShardGrainSearch _search;
+    private readonly ActiveUsers _active;
+    private readonly UserReads _reads;
     private readonly ILogger _logger;
     private long _accepted;
 
     public GrainFrontend(IGrainFactory grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search, ActiveUsers active,
-        ILoggerFactory loggers)
+        UserReads reads, ILoggerFactory loggers)
     {
         _grains = grains;
         _ingress = ingress;
         _catalogue = catalogue;
         _services = services;
         _search = search;
+        _active = active;
+        _reads = reads;
         _logger = loggers.CreateLogger("Recsys.Gateway.Models");
         Metrics = new SiloMetrics(services.Serving, Feedback, () => active.Count);
     }
@@ -78,7 +82,11 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     public async Task<RecommendationsResponse> RecommendAsync(string userId, int count, RecommendationFilter filter, CancellationToken cancellationToken)
     {
         using var span = SiloTelemetry.Source.StartActivity("recommend");
-        var list = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(new RecommendQuery(count, filter)));
+        var query = new RecommendQuery(count, filter);
+        // A user whose grain is active on this silo is read from its published snapshot, without a grain call.
+        var list = _active.TryGet(userId, out var local)
+            ? await _reads.RecommendAsync(local, query)
+            : await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(query));
         return new RecommendationsResponse(userId, NewRecommendationId(list.ModelVersion), list.ModelVersion, ToContract(list.Items));
     }
 
@@ -100,7 +108,9 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public async Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken)
     {
-        var view = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit));
+        var view = _active.TryGet(userId, out var local)
+            ? _reads.View(local, recentLimit)
+            : await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit));
         return new UserProfileResponse(userId, view.EventCount, view.LastEventAt,
             view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
             view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null);

@@ -24,6 +24,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ActiveUsers>();
         silo.Services.AddSingleton<InferenceGrainEncoder>();
         silo.Services.AddSingleton<ShardGrainSearch>();
+        silo.Services.AddSingleton<UserReads>();
         return silo;
     }
 

@@ -11,8 +11,9 @@ namespace Recsys.Grains;
 
 /// <summary>
 /// One shopper, thin over the domain's <see cref="UserState"/>: ingestion applies events in order and commits before it
-/// answers; reads interleave and see <see cref="_committed"/>, the snapshot as of the last commit, so they never wait for
-/// a write and never see an event that is not durable yet. New events mark the intent stale; re-encoding runs off the
+/// answers; reads interleave and see <see cref="_local"/>, the snapshot as of the last commit, so they never wait for
+/// a write and never see an event that is not durable yet (a front end on this silo reads that snapshot directly, see
+/// <see cref="ActiveUsers"/>). New events mark the intent stale; re-encoding runs off the
 /// request path through the inference grains, coalesced by the intent slot.
 /// </summary>
 [PlaceOnRole(SiloRoles.Worker)]
@@ -21,7 +22,7 @@ public sealed class UserGrain(
     [PersistentState("user", UserGrain.StorageName)] IPersistentState<UserRecord> record,
     SiloServices services,
     InferenceGrainEncoder encoder,
-    ShardGrainSearch search,
+    UserReads reads,
     ActiveUsers active) : Grain, IUserGrain, IStreamSubscriptionObserver
 {
     /// <summary>The grain storage provider user state goes to.</summary>
@@ -29,9 +30,8 @@ public sealed class UserGrain(
 
     public const string FallbackModelVersion = "fallback-v1";
 
-    private readonly IntentSlot _intent = new();
     private UserState _state = null!;
-    private UserSnapshot _committed = null!;
+    private LocalUser _local = null!;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -40,14 +40,14 @@ public sealed class UserGrain(
         _state = record.RecordExists && record.State.Data.Length > 0
             ? services.Codec.Decode(record.State.Data)
             : new UserState(UserId, services.UserOptions);
-        _committed = _state.Snapshot();
-        active.Activated();
+        _local = new LocalUser(UserId, _state.Snapshot());
+        active.Activated(_local);
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        active.Deactivated();
+        active.Deactivated(_local);
         return Task.CompletedTask; // every ingestion already committed its state
     }
 
@@ -92,47 +92,24 @@ public sealed class UserGrain(
             DeactivateOnIdle();
             throw;
         }
-        _committed = _state.Snapshot();
+        _local.Commit(_state.Snapshot());
         if (services.Serving.ModelFor(UserId) is { } model)
         {
-            _intent.Update(_committed, model, encoder);
+            _local.Intent.Update(_local.Committed, model, encoder);
         }
         return new IngestReceipt(applied);
     }
 
     public async Task<RecommendationList> RecommendAsync(RecommendQuery query)
     {
-        var user = _committed;
         ForgetIfUnknown();
-        if (!user.IsCold && services.Serving.ModelFor(UserId) is not null &&
-            await services.Serving.RecommendAsync(user, _intent, query.Count, query.Filter, encoder, search, CancellationToken.None) is { } neural)
-        {
-            return new RecommendationList(neural.Model.Version, Entries(neural.Items));
-        }
-        return new RecommendationList(FallbackModelVersion, Entries(services.Recommender.Recommend(user, query.Count, query.Filter)));
+        return await reads.RecommendAsync(_local, query);
     }
 
     public Task<UserView> GetViewAsync(int recentLimit)
     {
-        var user = _committed;
         ForgetIfUnknown();
-        var items = services.Catalogue.Items;
-        var recent = new List<BehaviourView>(Math.Min(recentLimit, user.Recent.Count));
-        for (var i = user.Recent.Count - 1; i >= 0 && recent.Count < recentLimit; i--)
-        {
-            var behaviour = user.Recent[i];
-            recent.Add(new BehaviourView(items.GetId(behaviour.ItemIndex), behaviour.Type.ToWireName(),
-                DateTimeOffset.FromUnixTimeMilliseconds(behaviour.TimestampMs)));
-        }
-        var intent = _intent.Current;
-        return Task.FromResult(new UserView(
-            user.EventCount,
-            user.EventCount > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(user.LastEventMs) : null,
-            recent,
-            user.Purchased.Select(items.GetId).ToArray(),
-            user.Queries,
-            intent?.ModelVersion,
-            intent?.PurchaseIntent is { } p ? Math.Round(p, 4) : null));
+        return Task.FromResult(reads.View(_local, recentLimit));
     }
 
     /// <summary>A read for a user never seen leaves no activation behind, so scans of unknown ids cannot fill memory.</summary>
@@ -143,6 +120,4 @@ public sealed class UserGrain(
             DeactivateOnIdle();
         }
     }
-
-    private RecommendedEntry[] Entries(IReadOnlyList<ScoredItem> items) => RecommendedEntries.From(items, services.Recommender);
 }
