@@ -132,6 +132,34 @@ public class UserStateTests
     }
 
     [Fact]
+    public void A_small_state_encoded_after_a_large_one_carries_nothing_of_it()
+    {
+        var options = new UserStateOptions { WindowCapacity = 200 };
+        var codec = new UserStateCodec(_items, options);
+        var large = new UserState("large", options);
+        for (var i = 0; i < 250; i++) // past the dedup horizon (200): the key ring has wrapped
+        {
+            Apply(large, TestData.Event("large", $"item-with-a-long-identifier-{i}", BehaviourType.View, minute: i, id: $"l{i}"));
+        }
+        var small = new UserState("small", options);
+        Apply(small, TestData.Event("small", "caf\u00e9-\u2615", BehaviourType.Click, minute: 1, id: "s1")); // not ASCII
+
+        var largeBytes = codec.Encode(large);
+        var smallBytes = codec.Encode(small); // the same thread's reused buffer
+
+        var largeRestored = codec.Decode(largeBytes);
+        Assert.True(largeRestored.HasSeenEvent("l249") && largeRestored.HasSeenEvent("l50"));
+        Assert.False(largeRestored.HasSeenEvent("l49")); // the oldest keys left the ring, in order
+        Assert.Equal(largeBytes, codec.Encode(largeRestored));
+
+        Assert.True(smallBytes.Length < largeBytes.Length / 10, $"{smallBytes.Length} bytes after {largeBytes.Length}");
+        var restored = codec.Decode(smallBytes);
+        Assert.Equal("small", restored.UserId);
+        Assert.Equal(["caf\u00e9-\u2615"], restored.Window.ToArray().Select(r => _items.GetId(r.ItemIndex)));
+        Assert.Equal(smallBytes, codec.Encode(codec.Decode(smallBytes)));
+    }
+
+    [Fact]
     public void The_codec_round_trips_a_state_into_another_process_item_numbering()
     {
         var options = new UserStateOptions { WindowCapacity = 4, DedupHorizon = 5 };

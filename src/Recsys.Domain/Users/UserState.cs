@@ -225,14 +225,13 @@ public sealed class UserState
     }
 
     /// <summary>The remembered event keys, oldest first, for persistence.</summary>
-    internal ulong[] EventKeysOldestFirst()
+    /// <summary>The remembered event keys, oldest first, as the two runs of the ring (no copy).</summary>
+    internal (ReadOnlyMemory<ulong> Older, ReadOnlyMemory<ulong> Newer) EventKeysOldestFirst()
     {
-        var keys = new ulong[_eventKeyCount];
-        var start = _eventKeyCount < _recentEventKeys.Length ? 0 : _eventKeyNext;
-        for (var i = 0; i < _eventKeyCount; i++)
+        if (_eventKeyCount < _recentEventKeys.Length)
         {
-            keys[i] = _recentEventKeys[(start + i) % _recentEventKeys.Length];
+            return (_recentEventKeys.AsMemory(0, _eventKeyCount), ReadOnlyMemory<ulong>.Empty);
         }
-        return keys;
+        return (_recentEventKeys.AsMemory(_eventKeyNext), _recentEventKeys.AsMemory(0, _eventKeyNext));
     }
 }

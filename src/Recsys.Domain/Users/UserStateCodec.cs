@@ -12,10 +12,18 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
     private const ushort Magic = 0x5355; // "US"
     private const byte FormatVersion = 1;
 
+    // Every commit encodes the whole state (a few KB): one buffer per thread, reused, spares growing and copying a
+    // fresh stream each time; only the result is allocated.
+    [ThreadStatic]
+    private static MemoryStream? t_buffer;
+
+    private const int MaxKeptBufferBytes = 1 << 20;
+
     public byte[] Encode(UserState state)
     {
-        using var buffer = new MemoryStream(64 + state.WindowCount * 24);
-        using (var writer = new BinaryWriter(buffer))
+        var buffer = t_buffer ??= new MemoryStream(8 * 1024);
+        buffer.SetLength(0);
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
             writer.Write(FormatVersion);
@@ -26,20 +34,18 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
             writer.Write(window.Length);
             foreach (var record in window)
             {
-                writer.Write(items.GetId(record.ItemIndex));
+                WriteId(writer, record.ItemIndex);
                 writer.Write((byte)record.Type);
                 writer.Write(record.TimestampMs);
             }
-            var keys = state.EventKeysOldestFirst();
-            writer.Write(keys.Length);
-            foreach (var key in keys)
-            {
-                writer.Write(key);
-            }
+            var (older, newer) = state.EventKeysOldestFirst();
+            writer.Write(older.Length + newer.Length);
+            WriteKeys(writer, older.Span);
+            WriteKeys(writer, newer.Span);
             writer.Write(state.Purchased.Count);
             foreach (var item in state.Purchased)
             {
-                writer.Write(items.GetId(item));
+                WriteId(writer, item);
             }
             writer.Write(state.Queries.Count);
             foreach (var query in state.Queries)
@@ -47,7 +53,34 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
                 writer.Write(query);
             }
         }
-        return buffer.ToArray();
+        var encoded = buffer.ToArray();
+        if (buffer.Capacity > MaxKeptBufferBytes)
+        {
+            t_buffer = null; // an outsized state does not pin its buffer to the thread
+        }
+        return encoded;
+    }
+
+    /// <summary>Keys as <see cref="BinaryWriter.Write(ulong)"/> writes each (little-endian), in one copy where the machine is.</summary>
+    private static void WriteKeys(BinaryWriter writer, ReadOnlySpan<ulong> keys)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(keys));
+            return;
+        }
+        foreach (var key in keys)
+        {
+            writer.Write(key);
+        }
+    }
+
+    /// <summary>An item id as <see cref="BinaryWriter.Write(string)"/> writes it, from the registry's cached UTF-8 bytes.</summary>
+    private void WriteId(BinaryWriter writer, int itemIndex)
+    {
+        var utf8 = items.GetIdUtf8(itemIndex);
+        writer.Write7BitEncodedInt(utf8.Length);
+        writer.Write(utf8);
     }
 
     public UserState Decode(ReadOnlySpan<byte> data)
