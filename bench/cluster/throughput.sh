@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cluster mode end to end (HTTP → RabbitMQ → user actor → PostgreSQL) with 1, 2 and 3 worker silos behind one gateway,
+# Cluster mode end to end (HTTP → Orleans stream on RabbitMQ → user grain → PostgreSQL) with 1, 2 and 3 worker silos behind one gateway,
 # all on this machine with PostgreSQL and RabbitMQ (scripts/services.sh starts them).
 #   bench/cluster/throughput.sh [SILO_COUNTS...]          default: 1 2 3
 # For each count, on a fresh database and stream:
@@ -38,7 +38,7 @@ wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >
 applied() { # sum of events the workers applied
   local total=0
   for port in "$@"; do
-    total=$((total + $(curl -sf -H "X-Api-Key: $KEY" "http://127.0.0.1:$port/v1/admin/cluster" | python3 -c 'import json,sys; print(json.load(sys.stdin)["eventsApplied"])')))
+    total=$((total + $(curl -sf -H "X-Api-Key: $KEY" "http://127.0.0.1:$port/v1/admin/cluster" | python3 -c 'import json,sys; print(json.load(sys.stdin)["eventsCommitted"])')))
   done
   echo $total
 }

@@ -65,7 +65,7 @@ public sealed record ModelsResponse(IReadOnlyList<LoadedModel> Models, IReadOnly
 /// <summary>GET /v1/admin/cluster: this silo's part in cluster mode.</summary>
 public sealed record ClusterStatusResponse(
     string Silo, IReadOnlyList<string> Roles, int Queues, IReadOnlyList<int> PulledQueues, IReadOnlyList<ClusterMember> Members,
-    int ActiveUsers, long MessagesPublished, bool DatabaseReachable, bool BrokerConnected);
+    int ActiveUsers, long EventsCommitted, long MessagesPublished, bool DatabaseReachable, bool BrokerConnected);
 
 /// <summary>A silo of the cluster as this silo's membership view has it.</summary>
 public sealed record ClusterMember(string Name, string Address, string Status, string? Roles);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -25,6 +26,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<InferenceGrainEncoder>();
         silo.Services.AddSingleton<ShardGrainSearch>();
         silo.Services.AddSingleton<UserReads>();
+        silo.Services.TryAddSingleton(UserCommitPolicy.Durable);
         return silo;
     }
 

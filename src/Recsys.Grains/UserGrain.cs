@@ -23,6 +23,7 @@ public sealed class UserGrain(
     SiloServices services,
     InferenceGrainEncoder encoder,
     UserReads reads,
+    UserCommitPolicy commits,
     ActiveUsers active) : Grain, IUserGrain, IStreamSubscriptionObserver
 {
     /// <summary>The grain storage provider user state goes to.</summary>
@@ -32,6 +33,7 @@ public sealed class UserGrain(
 
     private UserState _state = null!;
     private LocalUser _local = null!;
+    private bool _unwritten; // applied events the record does not hold yet (in-process memory only)
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -45,10 +47,16 @@ public sealed class UserGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         active.Deactivated(_local);
-        return Task.CompletedTask; // every ingestion already committed its state
+        if (_unwritten)
+        {
+            // In-process memory: the record is written now, for the next activation (durable storage: at every ingestion).
+            record.State = new UserRecord { Data = services.Codec.Encode(_state) };
+            await record.WriteStateAsync(cancellationToken);
+            _unwritten = false;
+        }
     }
 
     /// <summary>
@@ -81,18 +89,26 @@ public sealed class UserGrain(
         {
             return new IngestReceipt(applied);
         }
-        record.State = new UserRecord { Data = services.Codec.Encode(_state) };
-        try
+        if (commits.CommitBeforeAcknowledging)
         {
-            await record.WriteStateAsync();
+            record.State = new UserRecord { Data = services.Codec.Encode(_state) };
+            try
+            {
+                await record.WriteStateAsync();
+            }
+            catch
+            {
+                // The state in memory is ahead of storage: start over from what storage holds.
+                DeactivateOnIdle();
+                throw;
+            }
         }
-        catch
+        else
         {
-            // The state in memory is ahead of storage: start over from what storage holds.
-            DeactivateOnIdle();
-            throw;
+            _unwritten = true;
         }
         _local.Commit(_state.Snapshot());
+        active.Committed(applied.Count(static a => a));
         if (services.Serving.ModelFor(UserId) is { } model)
         {
             _local.Intent.Update(_local.Committed, model, encoder);

@@ -78,7 +78,7 @@ public sealed class ClusterStatus(
                 metadata.GetSiloMetadata(m.SiloAddress).Metadata.GetValueOrDefault(SiloRoles.MetadataKey)))
             .ToArray();
         return new ClusterStatusResponse(options.EffectiveSiloName, options.RoleSet.ToArray(), options.Queues, stream.PulledQueues, members,
-            active.Count, ingress.Published, store.IsReachable, stream.IsConnected);
+            active.Count, active.EventsCommitted, ingress.Published, store.IsReachable, stream.IsConnected);
     }
 
     /// <summary>Null when ready; else what is missing.</summary>

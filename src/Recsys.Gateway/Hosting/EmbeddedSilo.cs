@@ -24,8 +24,10 @@ public static class EmbeddedSilo
         {
             // Nobody joins an embedded silo: any free port does, so several can run side by side.
             silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: ClusterId, clusterId: ClusterId);
-            // User records in process memory, stored as encoded (no serializer, no storage grain in between).
+            // User records in process memory, stored as encoded (no serializer, no storage grain in between), written
+            // when a grain deactivates (UserCommitPolicy).
             silo.Services.AddSingleton<Silo.State.IStateStore, Silo.State.InMemoryStateStore>();
+            silo.Services.AddSingleton(UserCommitPolicy.InProcessMemory);
             silo.AddUserStateStorage();
             silo.AddActivityPropagation();
             silo.AddRecsysGrains(SiloRoles.All);
