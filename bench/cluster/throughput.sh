@@ -32,7 +32,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_silo() { # role name port database stream
   dotnet "$CLI" serve --role "$1" --silo-name "$2" --urls "http://127.0.0.1:$3" --api-key "$KEY" \
     --postgres "$(echo "$RECSYS_TEST_POSTGRES" | sed "s/Database=postgres/Database=$4/")" --rabbitmq "$RECSYS_TEST_RABBITMQ" \
-    --set "Recsys:Cluster:StreamName=$5" > "$LOG/$5-$2.log" 2>&1 &
+    --set "Recsys:Cluster:StreamName=$5" --set "Recsys:Cluster:ClusterId=$5" --set "Recsys:Cluster:SiloPort=$(free_port)" \
+    > "$LOG/$5-$2.log" 2>&1 &
 }
 wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "silo on $1 not ready"; exit 1; }
 applied() { # sum of events the workers applied

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Recsys.Silo;
+using Recsys.Silo.Serving;
 using Recsys.Silo.State;
 
 namespace Recsys.Cluster;
@@ -16,6 +17,8 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
     private readonly NpgsqlDataSource _db;
     private readonly ILogger _logger;
     private readonly TimeSpan _maxRetryDelay;
+    private readonly MicroBatcher<PendingWrite, string?> _writes;
+    private readonly MicroBatcher<string, StoredState?> _reads;
     private volatile bool _reachable = true;
     private volatile string? _lastError;
 
@@ -30,6 +33,11 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
         _db = NpgsqlDataSource.Create(settings);
         _logger = logger;
         _maxRetryDelay = maxRetryDelay ?? TimeSpan.FromSeconds(2);
+        // A few transactions in flight, each taking whatever writes queued meanwhile; no waiting for company.
+        _writes = new MicroBatcher<PendingWrite, string?>(_ => WriteBatchAsync,
+            new MicroBatcherOptions { MaxBatchSize = 128, MaxDelay = TimeSpan.Zero, Workers = Math.Clamp(maxConnections / 4, 1, 4) });
+        _reads = new MicroBatcher<string, StoredState?>(_ => ReadBatchAsync,
+            new MicroBatcherOptions { MaxBatchSize = 256, MaxDelay = TimeSpan.Zero, Workers = Math.Clamp(maxConnections / 4, 1, 4) });
     }
 
     public bool IsReachable => _reachable;
@@ -63,35 +71,76 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
         return 0;
     }, Timeout.InfiniteTimeSpan, cancellationToken);
 
-    public ValueTask<StoredState?> ReadAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("read user state", async () =>
-    {
-        await using var command = _db.CreateCommand("SELECT version, data FROM recsys_user_state WHERE user_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = key });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new StoredState(reader.GetFieldValue<byte[]>(1), reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture))
-            : null;
-    }, cancellationToken));
+    /// <summary>Through <see cref="_reads"/>: grains activating at once (a stream backlog) share one query.</summary>
+    public ValueTask<StoredState?> ReadAsync(string key, CancellationToken cancellationToken) => _reads.InvokeAsync(key, cancellationToken);
 
-    public ValueTask<string> WriteAsync(string key, byte[] data, string? expectedETag, CancellationToken cancellationToken) =>
-        new(WithRetryAsync("write user state", async () =>
+    private Task<int> ReadBatchAsync(IReadOnlyList<string> keys, StoredState?[] states) => WithRetryAsync("read user state", async () =>
+    {
+        await using var command = _db.CreateCommand("SELECT user_id, version, data FROM recsys_user_state WHERE user_id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Distinct(StringComparer.Ordinal).ToArray() });
+        var found = new Dictionary<string, StoredState>(keys.Count, StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            // Insert when nothing was read, else update only at the version read; no row back means another owner got there first.
-            await using var command = expectedETag is null
-                ? _db.CreateCommand("INSERT INTO recsys_user_state (user_id, version, data) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version")
-                : _db.CreateCommand("UPDATE recsys_user_state SET data = $2, version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $3 RETURNING version");
-            command.Parameters.Add(new NpgsqlParameter { Value = key });
-            command.Parameters.Add(new NpgsqlParameter { Value = data });
-            if (expectedETag is not null)
+            while (await reader.ReadAsync())
             {
-                command.Parameters.Add(new NpgsqlParameter { Value = long.Parse(expectedETag, System.Globalization.CultureInfo.InvariantCulture) });
+                found[reader.GetString(0)] = new StoredState(reader.GetFieldValue<byte[]>(2),
+                    reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
-            var version = await command.ExecuteScalarAsync(cancellationToken);
-            return version is long written
-                ? written.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                : throw new InconsistentStateException(
-                    $"state of '{key}' is no longer at version {expectedETag ?? "(none)"}: another owner wrote it since it was read");
-        }, cancellationToken));
+        }
+        for (var i = 0; i < keys.Count; i++)
+        {
+            states[i] = found.GetValueOrDefault(keys[i]);
+        }
+        return 0;
+    }, CancellationToken.None);
+
+    /// <summary>
+    /// Commits through <see cref="_writes"/>: the writes of many grains waiting at once go to the server as one
+    /// transaction (one round trip, one flush to disk), each still conditional on its own version.
+    /// </summary>
+    public async ValueTask<string> WriteAsync(string key, byte[] data, string? expectedETag, CancellationToken cancellationToken) =>
+        await _writes.InvokeAsync(new PendingWrite(key, data, expectedETag), cancellationToken)
+        ?? throw new InconsistentStateException(
+            $"state of '{key}' is no longer at version {expectedETag ?? "(none)"}: another owner wrote it since it was read");
+
+    /// <summary>One transaction for a batch of writes; a write whose version moved on gets null (the others still land).</summary>
+    private Task<int> WriteBatchAsync(IReadOnlyList<PendingWrite> writes, string?[] versions) => WithRetryAsync("write user state", async () =>
+    {
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var write in writes)
+        {
+            // Insert when nothing was read, else update only at the version read; no row back: another owner got there first.
+            var command = write.ExpectedETag is null
+                ? new NpgsqlBatchCommand("INSERT INTO recsys_user_state (user_id, version, data) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING version")
+                : new NpgsqlBatchCommand("UPDATE recsys_user_state SET data = $2, version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $3 RETURNING version");
+            command.Parameters.Add(new NpgsqlParameter { Value = write.Key });
+            command.Parameters.Add(new NpgsqlParameter { Value = write.Data });
+            if (write.ExpectedETag is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = long.Parse(write.ExpectedETag, System.Globalization.CultureInfo.InvariantCulture) });
+            }
+            batch.BatchCommands.Add(command);
+        }
+        var written = new string?[writes.Count];
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            for (var i = 0; i < writes.Count; i++)
+            {
+                written[i] = await reader.ReadAsync()
+                    ? reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : null;
+                await reader.NextResultAsync();
+            }
+        }
+        await transaction.CommitAsync();
+        // Only a committed batch reports versions: a failed one is retried whole (its transaction rolled back).
+        written.CopyTo(versions, 0);
+        return 0;
+    }, CancellationToken.None);
+
+    private sealed record PendingWrite(string Key, byte[] Data, string? ExpectedETag);
 
     public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("look up a user", async () =>
     {
@@ -143,7 +192,12 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
             return (IReadOnlyList<(long, byte[])>)items;
         }, TimeSpan.Zero, cancellationToken);
 
-    public ValueTask DisposeAsync() => _db.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _writes.DisposeAsync();
+        await _reads.DisposeAsync();
+        await _db.DisposeAsync();
+    }
 
     private Task<T> WithRetryAsync<T>(string operation, Func<Task<T>> attempt, CancellationToken cancellationToken) =>
         WithRetryAsync(operation, attempt, RetryBudget, cancellationToken);

@@ -31,8 +31,12 @@ public sealed class UserGrain(
 
     public const string FallbackModelVersion = "fallback-v1";
 
+    /// <summary>How long the grain of a user read but never seen stays, in case their first event is on its way.</summary>
+    public static readonly TimeSpan UnknownUserGrace = TimeSpan.FromSeconds(2);
+
     private UserState _state = null!;
     private LocalUser _local = null!;
+    private IGrainTimer? _forget;
     private bool _unwritten; // applied events the record does not hold yet (in-process memory only)
 
     private string UserId => this.GetPrimaryKeyString();
@@ -128,12 +132,23 @@ public sealed class UserGrain(
         return Task.FromResult(reads.View(_local, recentLimit));
     }
 
-    /// <summary>A read for a user never seen leaves no activation behind, so scans of unknown ids cannot fill memory.</summary>
+    /// <summary>
+    /// A read for a user never seen leaves no activation behind for long, so scans of unknown ids cannot fill memory.
+    /// Not at once: a new shopper's page reads before their first event lands, and an event delivered to an activation
+    /// that is deactivating waits out the stream's retry backoff (seconds) instead of being applied.
+    /// </summary>
     private void ForgetIfUnknown()
     {
-        if (!record.RecordExists && _state.IsEmpty)
+        if (!record.RecordExists && _state.IsEmpty && _forget is null)
         {
-            DeactivateOnIdle();
+            _forget = this.RegisterGrainTimer(() =>
+            {
+                if (!record.RecordExists && _state.IsEmpty)
+                {
+                    DeactivateOnIdle();
+                }
+                return Task.CompletedTask;
+            }, UnknownUserGrace, Timeout.InfiniteTimeSpan);
         }
     }
 }

@@ -34,7 +34,7 @@ public sealed class RecommendationTests : IAsyncLifetime
         Assert.Equal([hit, other], items.Select(i => (string)i!["itemId"]!));
         Assert.Equal("popular in cold-start", (string)items[0]!["reason"]!);
         Assert.True((double)items[0]!["score"]! > (double)items[1]!["score"]!);
-        // A read for a user never seen deactivates its grain at once, so scans of unknown ids cannot fill memory.
+        // A read for a user never seen deactivates its grain after a short grace, so scans of unknown ids cannot fill memory.
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (await _server.IsActiveAsync(stranger))
         {

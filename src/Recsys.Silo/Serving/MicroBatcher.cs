@@ -5,6 +5,9 @@ namespace Recsys.Silo.Serving;
 /// <summary>Serves one batch: fills <c>results[i]</c> for <c>requests[i]</c>. A throw fails every request of the batch.</summary>
 public delegate void BatchHandler<TRequest, TResult>(IReadOnlyList<TRequest> requests, TResult[] results);
 
+/// <summary>As <see cref="BatchHandler{TRequest, TResult}"/>, for a batch that waits on I/O (one database round trip).</summary>
+public delegate Task AsyncBatchHandler<TRequest, TResult>(IReadOnlyList<TRequest> requests, TResult[] results);
+
 public sealed record MicroBatcherOptions
 {
     /// <summary>A batch goes as soon as it has this many requests.</summary>
@@ -45,6 +48,11 @@ public sealed class MicroBatcher<TRequest, TResult> : IAsyncDisposable
     private long _requests;
 
     public MicroBatcher(Func<int, BatchHandler<TRequest, TResult>> handlerFactory, MicroBatcherOptions options)
+        : this(worker => Synchronous(handlerFactory(worker)), options)
+    {
+    }
+
+    public MicroBatcher(Func<int, AsyncBatchHandler<TRequest, TResult>> handlerFactory, MicroBatcherOptions options)
     {
         options.Validate();
         _options = options;
@@ -88,7 +96,13 @@ public sealed class MicroBatcher<TRequest, TResult> : IAsyncDisposable
         await Task.WhenAll(_loops);
     }
 
-    private async Task RunAsync(BatchHandler<TRequest, TResult> handler)
+    private static AsyncBatchHandler<TRequest, TResult> Synchronous(BatchHandler<TRequest, TResult> handler) => (requests, results) =>
+    {
+        handler(requests, results);
+        return Task.CompletedTask;
+    };
+
+    private async Task RunAsync(AsyncBatchHandler<TRequest, TResult> handler)
     {
         var reader = _queue.Reader;
         var batch = new List<Pending>(_options.MaxBatchSize);
@@ -125,7 +139,7 @@ public sealed class MicroBatcher<TRequest, TResult> : IAsyncDisposable
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                handler(requests, results);
+                await handler(requests, results);
             }
             catch (Exception ex)
             {
