@@ -26,6 +26,7 @@ install_missing() {
   local wanted=()
   [ -n "$(pg_bin)" ] || wanted+=(postgresql)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || wanted+=(rabbitmq-server)
+  command -v npm >/dev/null || wanted+=(nodejs npm) # for Azurite
   [ ${#wanted[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     log "missing ${wanted[*]}: install them (apt-get install ${wanted[*]}) or run this script as root"

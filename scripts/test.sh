@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test project of the solution and prints one summary line: "N passed, N failed[, N skipped]".
-# Installs (apt-get, as root) and starts what the tests need: OpenBLAS, and PostgreSQL and RabbitMQ on 127.0.0.1 for the
+# Installs (apt-get and npm, as root) and starts what the tests need: OpenBLAS, and PostgreSQL, RabbitMQ and Azurite on 127.0.0.1 for the
 # cluster-mode tests (scripts/services.sh; they stay up afterwards for fast re-runs: scripts/services.sh down stops them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +27,11 @@ if ! dotnet build Recsys.Orleans.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | t
   exit 1
 fi
 
-echo "Starting PostgreSQL and RabbitMQ on 127.0.0.1 (scripts/services.sh)..."
+echo "Starting PostgreSQL, RabbitMQ and Azurite on 127.0.0.1 (scripts/services.sh)..."
 if settings=$(./scripts/services.sh up); then
   eval "$settings"
 else
-  echo "error: PostgreSQL or RabbitMQ could not be started; the cluster-mode tests will fail"
+  echo "error: PostgreSQL, RabbitMQ or Azurite could not be started; the cluster-mode tests will fail"
 fi
 
 echo "Validating the deployment files (scripts/validate-deploy.sh; the tests check it too)..."
