@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
+using Recsys.Gateway.Hosting;
+using Recsys.Model;
+using Recsys.Model.Serving;
+using Recsys.Model.Training;
+using Recsys.Silo;
+
+// Managed heap per resident user grain, everything included (the grain, Orleans' activation, the user's state,
+// snapshot and cached intent), in the embedded silo with a model: USERS users are made resident first (so shared
+// indexes are warm), then as many again, each with EVENTS views and one recommendation (which encodes the intent);
+// the heap's growth over the second group, per user.
+//   dotnet run --project bench/Recsys.MemoryFigure -c Release -- [users=20000] [events=50]
+var users = args.Length > 0 ? int.Parse(args[0]) : 20_000;
+var perUser = args.Length > 1 ? int.Parse(args[1]) : 50;
+const int Items = 2_000;
+
+var folder = Directory.CreateTempSubdirectory("recsys-memory-");
+try
+{
+    var model = Path.Combine(folder.FullName, "memory.rsm");
+    var encoder = new SequenceEncoder(new SequenceModelConfig { ItemCount = Items + 1, Dim = 64, MaxLength = 50, Seed = 3 });
+    var ids = new List<string>(Items + 1) { "<unknown>" };
+    ids.AddRange(Enumerable.Range(0, Items).Select(static i => "i" + i));
+    CheckpointFile.Save(model, new ModelCheckpoint(encoder, ids, new TrainingMetadata { Version = "memory-figure" }));
+
+    await using var app = EmbeddedServer.Build(new ServeSettings
+    {
+        Urls = "http://127.0.0.1:0",
+        ApiKey = "memory-figure-key-0123456789",
+        ConfigurationArgs = ["--Recsys:Silo:Model:Path=" + model, "--Recsys:Silo:Grains:IdleTimeout=01:00:00"],
+    });
+    await app.StartAsync();
+    var frontend = app.Services.GetRequiredService<IFrontend>();
+    Console.WriteLine($"warming up: {users:N0} users x {perUser} events");
+    await MakeResidentAsync(frontend, "warm", users, perUser);
+    var before = Heap();
+    var watch = Stopwatch.StartNew();
+    Console.WriteLine($"measuring: {users:N0} more users x {perUser} events");
+    await MakeResidentAsync(frontend, "user", users, perUser);
+    var after = Heap();
+    Console.WriteLine($"{users:N0} users made resident in {watch.Elapsed.TotalSeconds:F1} s: heap {before / 1e6:F1} -> {after / 1e6:F1} MB, " +
+                      $"{(after - before) / users:N0} bytes per resident user with its cached intent");
+    await app.StopAsync();
+}
+finally
+{
+    folder.Delete(recursive: true);
+}
+return 0;
+
+static async Task MakeResidentAsync(IFrontend frontend, string prefix, int users, int perUser)
+{
+    var start = DateTimeOffset.UtcNow.AddDays(-1);
+    var random = new Random(prefix.Length);
+    var batch = new List<BehaviourEvent>(100);
+    for (var u = 0; u < users; u++)
+    {
+        for (var n = 0; n < perUser; n++)
+        {
+            batch.Add(new BehaviourEvent($"{prefix}-{u}-{n}", $"{prefix}-{u}", "i" + random.Next(Items), BehaviourType.View,
+                start.AddSeconds(n), null));
+            if (batch.Count == batch.Capacity)
+            {
+                await frontend.IngestAsync([.. batch], default);
+                batch.Clear();
+            }
+        }
+    }
+    if (batch.Count > 0)
+    {
+        await frontend.IngestAsync([.. batch], default);
+    }
+    await Parallel.ForEachAsync(Enumerable.Range(0, users), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+        async (u, ct) => await frontend.RecommendAsync($"{prefix}-{u}", 10, RecommendationFilter.Default, ct));
+}
+
+static long Heap()
+{
+    for (var i = 0; i < 3; i++)
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+    }
+    return GC.GetTotalMemory(forceFullCollection: true);
+}
