@@ -142,13 +142,6 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
 
     private sealed record PendingWrite(string Key, byte[] Data, string? ExpectedETag);
 
-    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => new(WithRetryAsync("look up a user", async () =>
-    {
-        await using var command = _db.CreateCommand("SELECT 1 FROM recsys_user_state WHERE user_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = key });
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
-    }, cancellationToken));
-
     /// <summary>Every stored user id and state (tests and tools; not a serving path).</summary>
     public async IAsyncEnumerable<(string UserId, byte[] Data)> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -18,8 +18,6 @@ public interface IStateStore
 
     /// <summary>Writes when the stored version is <paramref name="expectedETag"/> (null: when nothing is stored); returns the new tag.</summary>
     ValueTask<string> WriteAsync(string key, byte[] data, string? expectedETag, CancellationToken cancellationToken);
-
-    ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken);
 }
 
 public sealed class InMemoryStateStore : IStateStore
@@ -48,6 +46,4 @@ public sealed class InMemoryStateStore : IStateStore
             return ValueTask.FromResult(etag);
         }
     }
-
-    public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(_records.ContainsKey(key));
 }
