@@ -67,10 +67,12 @@ check "yamllint k8s/ helm/" yamllint -s -c .yamllint k8s/ helm/
 check "helm lint --strict (CI values)" "$HELM" lint --strict helm/recsys -f helm/recsys/ci/test-values.yaml
 check "helm lint --strict (k8s/values.yaml)" "$HELM" lint --strict helm/recsys -f k8s/values.yaml
 check "helm template (CI values)" sh -c "'$HELM' template recsys helm/recsys -f helm/recsys/ci/test-values.yaml --namespace recsys > '$work/ci.yaml'"
+check "helm template (Azure values)" sh -c "'$HELM' template recsys helm/recsys -f helm/recsys/ci/azure-values.yaml --namespace recsys > '$work/azure.yaml'"
 check "helm template (defaults without credentials is refused)" sh -c "! '$HELM' template recsys helm/recsys > /dev/null 2>&1"
 render_k8s > "$work/k8s-now.yaml" 2>&1
 check "k8s/recsys.yaml is what the chart renders (--render updates it)" diff -u k8s/recsys.yaml "$work/k8s-now.yaml"
 check "schemas: rendered chart" node "$TOOLS/validate-manifests.mjs" "$work/ci.yaml"
+check "schemas: rendered chart (Azure values)" node "$TOOLS/validate-manifests.mjs" "$work/azure.yaml"
 check "schemas: k8s/*.yaml" node "$TOOLS/validate-manifests.mjs" k8s/namespace.yaml k8s/secret.example.yaml k8s/recsys.yaml
 if [ ${#extra[@]} -gt 0 ]; then
   check "schemas: ${extra[*]}" node "$TOOLS/validate-manifests.mjs" "${extra[@]}"

@@ -38,7 +38,7 @@ public sealed class DeploymentValidationTests
     {
         var (exitCode, output) = await ValidateAsync();
         Assert.True(exitCode == 0, output);
-        Assert.Contains("deploy validation: 9 passed, 0 failed", output);
+        Assert.Contains("deploy validation: 11 passed, 0 failed", output);
         Assert.Contains("ok    helm lint --strict (CI values)", output);
         Assert.Contains("ok    schemas: rendered chart", output);
     }
@@ -70,7 +70,7 @@ public sealed class DeploymentValidationTests
             Assert.NotEqual(0, exitCode);
             Assert.Contains("FAIL  schemas: " + broken, output);
             Assert.Contains("spec/replicas must be integer", output);
-            Assert.Contains("deploy validation: 9 passed, 1 failed", output);
+            Assert.Contains("deploy validation: 11 passed, 1 failed", output);
         }
         finally
         {
