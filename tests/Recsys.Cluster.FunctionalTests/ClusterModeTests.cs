@@ -81,6 +81,18 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_second_silo_on_a_port_in_use_refuses_to_start_naming_the_setting()
+    {
+        var port = ClusterServices.FreePort();
+        await StartAsync("worker", "w1", "Recsys:Cluster:SiloPort=" + port);
+        var second = SiloProcess.Start("worker", "w2", _database, _stream, "Recsys:Cluster:SiloPort=" + port);
+        _silos.Add(second);
+        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the second silo did not exit");
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains($"Recsys:Cluster:SiloPort {port} is already in use", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Killing_a_worker_midway_loses_no_acknowledged_event_and_applies_each_exactly_once()
     {
         var gateway = await StartAsync("gateway", "gateway");

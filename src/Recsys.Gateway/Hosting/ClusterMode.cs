@@ -25,6 +25,7 @@ public static class ClusterMode
     {
         var options = builder.Configuration.Bind("Recsys:Cluster", new ClusterModeOptions());
         options.Validate();
+        SiloPortCheck.EnsureFree(options);
         builder.UseOrleans(silo =>
         {
             silo.AddRecsysCluster(options);
