@@ -33,11 +33,12 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
         _db = NpgsqlDataSource.Create(settings);
         _logger = logger;
         _maxRetryDelay = maxRetryDelay ?? TimeSpan.FromSeconds(2);
-        // A few transactions in flight, each taking whatever writes queued meanwhile; no waiting for company.
+        // A few round trips in flight, each taking whatever queued meanwhile; no waiting for company.
+        var inFlight = Math.Clamp(maxConnections / 4, 1, 4);
         _writes = new MicroBatcher<PendingWrite, string?>(_ => WriteBatchAsync,
-            new MicroBatcherOptions { MaxBatchSize = 128, MaxDelay = TimeSpan.Zero, Workers = Math.Clamp(maxConnections / 4, 1, 4) });
+            new MicroBatcherOptions { MaxBatchSize = 128, MaxDelay = TimeSpan.Zero, Workers = inFlight });
         _reads = new MicroBatcher<string, StoredState?>(_ => ReadBatchAsync,
-            new MicroBatcherOptions { MaxBatchSize = 256, MaxDelay = TimeSpan.Zero, Workers = Math.Clamp(maxConnections / 4, 1, 4) });
+            new MicroBatcherOptions { MaxBatchSize = 256, MaxDelay = TimeSpan.Zero, Workers = inFlight });
     }
 
     public bool IsReachable => _reachable;

@@ -57,8 +57,7 @@ public sealed class UserGrain(
         if (_unwritten)
         {
             // In-process memory: the record is written now, for the next activation (durable storage: at every ingestion).
-            record.State = new UserRecord { Data = services.Codec.Encode(_state) };
-            await record.WriteStateAsync(cancellationToken);
+            await WriteRecordAsync(cancellationToken);
             _unwritten = false;
         }
     }
@@ -75,13 +74,13 @@ public sealed class UserGrain(
     {
         var events = batch.Events;
         var applied = new bool[events.Count];
-        var any = false;
+        var appliedCount = 0;
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var itemIndex = e.ItemId is null ? -1 : services.Catalogue.Items.GetOrAdd(e.ItemId);
             applied[i] = _state.Apply(e, itemIndex) == ApplyOutcome.Applied;
-            any |= applied[i];
+            appliedCount += applied[i] ? 1 : 0;
             if (applied[i] && itemIndex >= 0)
             {
                 var behaviour = new BehaviourRecord(itemIndex, e.Type, e.Timestamp.ToUnixTimeMilliseconds());
@@ -89,16 +88,15 @@ public sealed class UserGrain(
                 services.Trending.Record(itemIndex, e.Type, behaviour.TimestampMs);
             }
         }
-        if (!any)
+        if (appliedCount == 0)
         {
             return new IngestReceipt(applied);
         }
         if (commits.CommitBeforeAcknowledging)
         {
-            record.State = new UserRecord { Data = services.Codec.Encode(_state) };
             try
             {
-                await record.WriteStateAsync();
+                await WriteRecordAsync(CancellationToken.None);
             }
             catch
             {
@@ -112,7 +110,7 @@ public sealed class UserGrain(
             _unwritten = true;
         }
         _local.Commit(_state.Snapshot());
-        active.Committed(applied.Count(static a => a));
+        active.Committed(appliedCount);
         if (services.Serving.ModelFor(UserId) is { } model)
         {
             _local.Intent.Update(_local.Committed, model, encoder);
@@ -130,6 +128,12 @@ public sealed class UserGrain(
     {
         ForgetIfUnknown();
         return Task.FromResult(reads.View(_local, recentLimit));
+    }
+
+    private Task WriteRecordAsync(CancellationToken cancellationToken)
+    {
+        record.State = new UserRecord { Data = services.Codec.Encode(_state) };
+        return record.WriteStateAsync(cancellationToken);
     }
 
     /// <summary>

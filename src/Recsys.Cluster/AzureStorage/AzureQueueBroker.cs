@@ -35,28 +35,14 @@ public sealed class AzureQueueBroker(ClusterModeOptions options, QueueAssignment
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        for (var attempt = 1; ; attempt++)
+        await ServiceRetry.UntilAnsweredAsync(async ct =>
         {
-            try
+            foreach (var name in QueueNames)
             {
-                foreach (var name in QueueNames)
-                {
-                    await _service.GetQueueClient(name).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-                }
-                break;
+                await _service.GetQueueClient(name).CreateIfNotExistsAsync(cancellationToken: ct);
             }
-            catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-            {
-                if (attempt == 1 || attempt % 10 == 0)
-                {
-                    logger.LogWarning("Azure Queue storage at {Endpoint} is unreachable (attempt {Attempt}): {Error}; retrying", _service.Uri,
-                        attempt, ex.Message);
-                }
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
+            return 0;
+        }, Unreachable, logger, $"Azure Queue storage at {_service.Uri}", cancellationToken);
         _reachable = true;
         logger.LogInformation("Event stream on Azure Queue storage: {Queues} queues named {First}..", options.Queues, QueueNames[0]);
         _probing = ProbeAsync(_stopping.Token);
@@ -76,7 +62,7 @@ public sealed class AzureQueueBroker(ClusterModeOptions options, QueueAssignment
             {
                 return;
             }
-            catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
+            catch (Exception ex) when (Unreachable(ex))
             {
                 if (_reachable)
                 {
@@ -86,6 +72,8 @@ public sealed class AzureQueueBroker(ClusterModeOptions options, QueueAssignment
             }
         }
     }
+
+    private static bool Unreachable(Exception ex) => ex is RequestFailedException or AggregateException or HttpRequestException;
 
     public async ValueTask DisposeAsync()
     {

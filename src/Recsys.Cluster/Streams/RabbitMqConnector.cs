@@ -5,9 +5,9 @@ using RabbitMQ.Client.Exceptions;
 namespace Recsys.Cluster.Streams;
 
 /// <summary>
-/// Opens broker connections for the event stream, retrying with backoff while the broker is not there yet (a cluster
-/// starts in any order). The client's automatic recovery is off: a delivery tag belongs to one channel, so whoever owns
-/// a channel reopens it and lets the broker redeliver what was unacknowledged.
+/// Opens broker connections for the event stream, waiting while the broker is not there yet (<see cref="ServiceRetry"/>).
+/// The client's automatic recovery is off: a delivery tag belongs to one channel, so whoever owns a channel reopens it
+/// and lets the broker redeliver what was unacknowledged.
 /// </summary>
 public sealed class RabbitMqConnector(ClusterModeOptions options, ILogger<RabbitMqConnector> logger)
 {
@@ -21,24 +21,8 @@ public sealed class RabbitMqConnector(ClusterModeOptions options, ILogger<Rabbit
             TopologyRecoveryEnabled = false,
             ClientProvidedName = $"{options.EffectiveSiloName} {purpose}",
         };
-        var delay = TimeSpan.FromMilliseconds(200);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await factory.CreateConnectionAsync(cancellationToken);
-            }
-            catch (BrokerUnreachableException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                if (attempt == 1 || attempt % 10 == 0)
-                {
-                    logger.LogWarning("RabbitMQ at {Host}:{Port} is unreachable (attempt {Attempt}): {Error}; retrying", factory.HostName,
-                        factory.Port, attempt, ex.InnerException?.Message ?? ex.Message);
-                }
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
+        return await ServiceRetry.UntilAnsweredAsync(ct => factory.CreateConnectionAsync(ct), static ex => ex is BrokerUnreachableException,
+            logger, $"RabbitMQ at {factory.HostName}:{factory.Port}", cancellationToken);
     }
 
     /// <summary>Declares one event queue: durable, quorum (replicated, on disk before the publish is confirmed),
