@@ -18,39 +18,27 @@ public sealed class AzureStorageClusterTests(ITestOutputHelper output) : IAsyncL
 {
     private const int Queues = 4;
 
-    private readonly List<SiloProcess> _silos = [];
-    private readonly string _stream = "recsys.test." + Guid.NewGuid().ToString("N")[..8];
     private readonly string _stateName = "recsystest" + Guid.NewGuid().ToString("N")[..8];
-    private TestDatabase _database = null!;
+    private ClusterRun _run = null!;
 
-    public async Task InitializeAsync() => _database = await ClusterServices.CreateDatabaseAsync();
+    public async Task InitializeAsync() => _run = await ClusterRun.CreateAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var silo in _silos)
-        {
-            await silo.DisposeAsync();
-        }
-        await _database.DisposeAsync();
+        await _run.DisposeAsync();
         var azure = ClusterServices.AzureStorage;
         await new TableClient(azure, _stateName).DeleteAsync();
         await new BlobContainerClient(azure, _stateName).DeleteIfExistsAsync();
         for (var i = 0; i < Queues; i++)
         {
-            await new QueueClient(azure, $"{_stream.Replace('.', '-')}-{i:D3}").DeleteIfExistsAsync();
+            await new QueueClient(azure, $"{_run.Stream.Replace('.', '-')}-{i:D3}").DeleteIfExistsAsync();
         }
     }
 
-    private async Task<SiloProcess> StartAsync(string role, string name, string storage, string streams)
-    {
-        var silo = SiloProcess.Start(role, name, _database, _stream,
-            "Recsys:Cluster:Storage=" + storage, "Recsys:Cluster:Streams=" + streams,
+    private Task<SiloProcess> StartAsync(string role, string name, string storage, string streams) =>
+        _run.StartAsync(role, name, "Recsys:Cluster:Storage=" + storage, "Recsys:Cluster:Streams=" + streams,
             "Recsys:Cluster:AzureStorage=" + ClusterServices.AzureStorage, "Recsys:Cluster:AzureStateName=" + _stateName,
             "Recsys:Cluster:Queues=" + Queues, "Recsys:Cluster:AzureQueueVisibilityTimeout=00:00:10");
-        _silos.Add(silo);
-        await silo.WaitUntilReadyAsync();
-        return silo;
-    }
 
     [Fact]
     public async Task On_azure_tables_and_queues_killing_a_worker_midway_loses_no_acknowledged_event_and_applies_each_exactly_once()
@@ -90,8 +78,7 @@ public sealed class AzureStorageClusterTests(ITestOutputHelper output) : IAsyncL
     [Fact]
     public async Task On_azure_blobs_a_replacement_worker_serves_every_user_from_the_state_the_first_one_committed()
     {
-        await StartAsync("gateway", "gateway", StorageKinds.AzureBlob, StreamKinds.RabbitMq);
-        var gateway = _silos[0];
+        var gateway = await StartAsync("gateway", "gateway", StorageKinds.AzureBlob, StreamKinds.RabbitMq);
         var first = await StartAsync("worker", "w1", StorageKinds.AzureBlob, StreamKinds.RabbitMq);
         var workload = new EventWorkload("blob", users: 30, eventsPerUser: 5);
         await workload.PostAllAsync(gateway.Client, senders: 2, batchSize: 25, TimeSpan.Zero, CancellationToken.None);

@@ -57,36 +57,20 @@ public sealed class StateStoreTests
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly List<SiloProcess> _silos = [];
-    private readonly string _stream = "recsys.test." + Guid.NewGuid().ToString("N")[..8];
-    private TestDatabase _database = null!;
+    private ClusterRun _run = null!;
 
-    public async Task InitializeAsync() => _database = await ClusterServices.CreateDatabaseAsync();
+    public async Task InitializeAsync() => _run = await ClusterRun.CreateAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var silo in _silos)
-        {
-            await silo.DisposeAsync();
-        }
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _run.DisposeAsync();
 
-    private async Task<SiloProcess> StartAsync(string role, string name, params string[] settings)
-    {
-        var silo = SiloProcess.Start(role, name, _database, _stream, settings);
-        _silos.Add(silo);
-        await silo.WaitUntilReadyAsync();
-        return silo;
-    }
+    private Task<SiloProcess> StartAsync(string role, string name, params string[] settings) => _run.StartAsync(role, name, settings);
 
     [Fact]
     public async Task A_second_silo_on_a_port_in_use_refuses_to_start_naming_the_setting()
     {
         var port = ClusterServices.FreePort();
         await StartAsync("worker", "w1", "Recsys:Cluster:SiloPort=" + port);
-        var second = SiloProcess.Start("worker", "w2", _database, _stream, "Recsys:Cluster:SiloPort=" + port);
-        _silos.Add(second);
+        var second = _run.Launch("worker", "w2", "Recsys:Cluster:SiloPort=" + port);
         Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the second silo did not exit");
         Assert.Equal(1, second.ExitCode);
         Assert.Contains($"Recsys:Cluster:SiloPort {port} is already in use", second.Output, StringComparison.Ordinal);
@@ -109,7 +93,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         workers[1].Kill();
         await posting;
         var posted = clock.Elapsed;
-        await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromMinutes(3));
+        await workload.AssertEveryUserAppliedExactlyOnceAsync(_run.Database, TimeSpan.FromMinutes(3));
         output.WriteLine($"after the kill: the rest posted in {posted.TotalSeconds:0.0} s, all applied after {clock.Elapsed.TotalSeconds:0.0} s");
         await stop.CancelAsync();
         await probing;
@@ -148,7 +132,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         }
         var duringOutage = workload.Acknowledged - stoppedAt;
         await posting;
-        await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromMinutes(2));
+        await workload.AssertEveryUserAppliedExactlyOnceAsync(_run.Database, TimeSpan.FromMinutes(2));
 
         output.WriteLine($"PostgreSQL down 10 s; {duringOutage} events acknowledged meanwhile; POST answers: {Describe(workload.Statuses)}");
         Assert.All(workload.Statuses.Keys, status => Assert.True(status is 202 or 503, $"POST answered {status}"));
@@ -186,7 +170,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, w1.ExitCode);
         Assert.Contains("Stopped pulling", w1.Output, StringComparison.Ordinal);
         await posting;
-        await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromMinutes(2));
+        await workload.AssertEveryUserAppliedExactlyOnceAsync(_run.Database, TimeSpan.FromMinutes(2));
         await Poll.UntilAsync(async () => (await OwnedAsync(w2)).Concat(await OwnedAsync(w3)).Distinct().Count() == 8, TimeSpan.FromSeconds(30),
             "the remaining workers to pull every queue");
         output.WriteLine($"POST answers: {Describe(workload.Statuses)}");
@@ -207,7 +191,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(await g1.WaitForExitAsync(TimeSpan.FromSeconds(30)), $"g1 did not exit within 30 s of SIGTERM:\n{g1.Output}");
         Assert.Equal(0, g1.ExitCode);
         await posting;
-        await workload.AssertEveryUserAppliedExactlyOnceAsync(_database, TimeSpan.FromMinutes(2));
+        await workload.AssertEveryUserAppliedExactlyOnceAsync(_run.Database, TimeSpan.FromMinutes(2));
 
         output.WriteLine($"POST answers: {Describe(workload.Statuses)} (refused: g1 had stopped listening, and the senders moved to g2); last cut off: {workload.LastCutOff}");
         // No request was answered with an error while g1 stopped. Without Kubernetes' preStop pause a request can still
