@@ -103,12 +103,21 @@ public static class BatchReader
         }
     }
 
+    private static readonly string[] EventFields = ["eventId", "userId", "itemId", "type", "timestamp", "query", "recommendationId"];
+    private static readonly string[] ItemFields = ["itemId", "title", "category", "price", "inStock"];
+
     private static EventInput? ReadEvent(ref Utf8JsonReader reader, string prefix, List<FieldError> errors)
     {
         string? eventId = null, userId = null, itemId = null, type = null, timestamp = null, query = null, recommendationId = null;
         var before = errors.Count;
-        while (NextProperty(ref reader, out var field))
+        var seen = new SeenFields(EventFields);
+        while (NextProperty(ref reader, prefix, errors, out var field))
         {
+            if (!seen.FirstTime(field, prefix, errors))
+            {
+                reader.Skip();
+                continue;
+            }
             switch (field)
             {
                 case "eventId": eventId = ReadString(ref reader, prefix + field, errors); break;
@@ -130,8 +139,14 @@ public static class BatchReader
         decimal? price = null;
         bool? inStock = null;
         var before = errors.Count;
-        while (NextProperty(ref reader, out var field))
+        var seen = new SeenFields(ItemFields);
+        while (NextProperty(ref reader, prefix, errors, out var field))
         {
+            if (!seen.FirstTime(field, prefix, errors))
+            {
+                reader.Skip();
+                continue;
+            }
             switch (field)
             {
                 case "itemId": itemId = ReadString(ref reader, prefix + field, errors); break;
@@ -170,7 +185,12 @@ public static class BatchReader
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
-                return reader.GetString();
+                if (TryGetText(ref reader, out var text))
+                {
+                    return text;
+                }
+                errors.Add(new(field, InvalidText));
+                return null;
             case JsonTokenType.Null:
                 return null;
             default:
@@ -180,8 +200,14 @@ public static class BatchReader
         }
     }
 
-    /// <summary>Moves to the next property's value; false at the end of the object.</summary>
-    private static bool NextProperty(ref Utf8JsonReader reader, out string field)
+    private const string InvalidText =
+        "is not valid Unicode text (an invalid UTF-8 byte or a lone surrogate such as \\ud800, e.g. text cut inside an emoji)";
+
+    /// <summary>
+    /// Moves to the next property's value; false at the end of the object. A name that is not valid text is reported
+    /// on the object and comes back empty, so its value is skipped as an unknown field's.
+    /// </summary>
+    private static bool NextProperty(ref Utf8JsonReader reader, string prefix, List<FieldError> errors, out string field)
     {
         Next(ref reader);
         if (reader.TokenType == JsonTokenType.EndObject)
@@ -189,9 +215,50 @@ public static class BatchReader
             field = "";
             return false;
         }
-        field = reader.GetString()!;
+        if (!TryGetText(ref reader, out var name))
+        {
+            errors.Add(new(prefix.TrimEnd('.', ' ', ':'), "has a property name that " + InvalidText));
+        }
+        field = name ?? "";
         Next(ref reader);
         return true;
+    }
+
+    /// <summary>The reader checks structure, not text: a string's UTF-8 and its escapes are checked when it is read.</summary>
+    private static bool TryGetText(ref Utf8JsonReader reader, out string? text)
+    {
+        try
+        {
+            text = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
+    /// <summary>Known fields seen so far in one object: a repeated one is an error, not "the last value wins".</summary>
+    private struct SeenFields(string[] known)
+    {
+        private int _mask;
+
+        public bool FirstTime(string field, string prefix, List<FieldError> errors)
+        {
+            var index = Array.IndexOf(known, field);
+            if (index < 0)
+            {
+                return true;
+            }
+            if ((_mask & (1 << index)) != 0)
+            {
+                errors.Add(new(prefix + field, "appears more than once in the object; send each field once"));
+                return false;
+            }
+            _mask |= 1 << index;
+            return true;
+        }
     }
 
     private static void Next(ref Utf8JsonReader reader)

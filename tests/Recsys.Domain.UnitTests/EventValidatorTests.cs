@@ -43,7 +43,7 @@ public class EventValidatorTests
     [InlineData("e", "u", null, "click", "2026-11-01T12:00:00Z", "itemId", "is required")]
     [InlineData("e", "u", "i", "like", "2026-11-01T12:00:00Z", "type", "'like' is not an event type")]
     [InlineData("e", "u", "i", null, "2026-11-01T12:00:00Z", "type", "is required")]
-    [InlineData("e", "u", "i", "view", "yesterday", "timestamp", "not an ISO-8601")]
+    [InlineData("e", "u", "i", "view", "yesterday", "timestamp", "not an RFC 3339")]
     [InlineData("e", "u", "i", "view", null, "timestamp", "is required")]
     [InlineData("e", "u", "i", "view", "2030-01-01T00:00:00Z", "timestamp", "is in the future")]
     [InlineData("e", "u", "i", "View", "2026-11-01T12:00:00Z", "type", "expected one of view, search, click, cart, purchase")]
@@ -57,6 +57,36 @@ public class EventValidatorTests
         var error = Assert.Single(errors);
         Assert.Equal("events[2]." + field, error.Field);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1/2/2026")]
+    [InlineData("Jan 5 2026")]
+    [InlineData("2026-11-01T12:00:00")] // no offset: a different instant on every server
+    [InlineData("2026-11-01 12:00:00Z")]
+    [InlineData("2026-11-01T12:00Z")]
+    [InlineData("2026-11-01")]
+    [InlineData("2026-11-01T12:00:00Z\n")]
+    [InlineData("２０２６-11-01T12:00:00Z")] // full-width digits are digits to \d, not to RFC 3339
+    [InlineData("2026-13-01T12:00:00Z")]
+    public void Only_RFC_3339_timestamps_with_an_offset_are_accepted(string timestamp)
+    {
+        var errors = new List<FieldError>();
+        Assert.False(Validator.TryValidate(TestData.Input(timestamp: timestamp), "events[0].", out _, errors));
+        Assert.Equal("events[0].timestamp", Assert.Single(errors).Field);
+    }
+
+    [Theory]
+    [InlineData("2026-11-01T12:00:00Z")]
+    [InlineData("2026-11-01t12:00:00z")]
+    [InlineData("2026-11-01T13:00:00+01:00")]
+    [InlineData("2026-11-01T07:00:00-05:00")]
+    [InlineData("2026-11-01T12:00:00.000000000Z")] // nanoseconds, as Go and Java write them
+    public void RFC_3339_timestamps_in_any_zone_name_the_same_instant(string timestamp)
+    {
+        var errors = new List<FieldError>();
+        Assert.True(Validator.TryValidate(TestData.Input(timestamp: timestamp), "", out var e, errors), string.Join("; ", errors));
+        Assert.Equal(TestData.T0, e!.Timestamp);
     }
 
     [Fact]

@@ -90,6 +90,26 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Import_names_the_line_of_text_that_is_not_valid_unicode()
+    {
+        var path = Path.Combine(_folder, "text.jsonl");
+        var good = """{"eventId": "x", "userId": "u", "itemId": "a", "type": "view", "timestamp": "2026-01-01T10:00:00Z"}""";
+        var bytes = new List<byte>(System.Text.Encoding.UTF8.GetPreamble());
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(good + "\n"));
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(good.Replace("\"x\"", "\"\\ud800\"", StringComparison.Ordinal) + "\n"));
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(good.Replace("\"a\"", "\"a", StringComparison.Ordinal)[..^1]));
+        bytes.AddRange([0xff, (byte)'"', (byte)'}', (byte)'\n']);
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(good.Replace("\"x\"", "\"w\"", StringComparison.Ordinal)));
+        await System.IO.File.WriteAllBytesAsync(path, [.. bytes]);
+
+        var (exit, output, error) = await RunAsync("import", "events", path, "--dry-run");
+        Assert.Equal(1, exit);
+        Assert.Contains("line 2: eventId: is not valid Unicode text", error, StringComparison.Ordinal);
+        Assert.Contains("line 3: is not valid UTF-8 text", error, StringComparison.Ordinal);
+        Assert.Contains("2 valid records, 2 errors", output, StringComparison.Ordinal); // the byte-order mark is not an error
+    }
+
+    [Fact]
     public async Task Simulate_sends_the_events_it_says_and_the_server_applies_them_all()
     {
         var before = _server.AcceptedEvents;

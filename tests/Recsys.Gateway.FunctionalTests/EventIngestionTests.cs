@@ -90,6 +90,45 @@ public sealed class EventIngestionTests : IAsyncLifetime
         Assert.Equal(2, (int)(await _server.GetJsonAsync($"/v1/users/{user}"))["eventCount"]!);
     }
 
+    [Fact]
+    public async Task Text_that_is_not_valid_unicode_or_a_repeated_field_rejects_its_event_and_the_rest_is_applied()
+    {
+        var user = Json.NewUser();
+        string Event(string id, string fields) =>
+            $$"""{"eventId": "{{id}}", "userId": "{{user}}", "itemId": "i-{{id}}", "type": "view", "timestamp": "2026-01-01T10:00:00Z"{{fields}}}""";
+        // A browser cutting a search inside an emoji sends a lone surrogate, escaped or as raw bytes.
+        var body = new List<byte>();
+        void Add(string text) => body.AddRange(System.Text.Encoding.UTF8.GetBytes(text));
+        Add("[" + Event("ok-1", "") + ",");
+        Add("""{"eventId": "\ud800", "userId": "USER", "itemId": "x", "type": "view", "timestamp": "2026-01-01T10:00:00Z"},""".Replace("USER", user));
+        Add(Event("raw-byte", ", \"query\": \"tent") [..^1]);
+        body.AddRange([0xff, (byte)'"', (byte)'}', (byte)',']);
+        Add(Event("bad-name", ", \"x"));
+        body.RemoveRange(body.Count - 1, 1);
+        body.AddRange([0xed, 0xa0, 0x80, (byte)'"', (byte)':', (byte)'1', (byte)'}', (byte)',']); // UTF-8 of a surrogate
+        Add(Event("repeated", ", \"itemId\": \"other\"") + ",");
+        Add(Event("ok-2", "") + "]");
+
+        using var content = new ByteArrayContent([.. body]);
+        content.Headers.ContentType = new("application/json");
+        using var response = await _server.Writer.PostAsync("/v1/events", content);
+        var problem = await BodyAsync(response);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = problem["errors"]!.AsObject();
+        Assert.Equal(["events[1].eventId", "events[2].query", "events[3]", "events[4].itemId"], errors.Select(e => e.Key).Order());
+        Assert.Contains("not valid Unicode text", (string)errors["events[1].eventId"]![0]!, StringComparison.Ordinal);
+        Assert.Contains("property name", (string)errors["events[3]"]![0]!, StringComparison.Ordinal);
+        Assert.Contains("more than once", (string)errors["events[4].itemId"]![0]!, StringComparison.Ordinal);
+        Assert.Equal(2, (int)problem["accepted"]!);
+        Assert.Equal(["i-ok-2", "i-ok-1"], await _server.RecentItemsAsync(user));
+
+        using var items = await _server.PostJsonAsync("/v1/items",
+            """[{"itemId": "lamp\udc00", "category": "c"}, {"itemId": "USER-lamp", "category": "c"}]""".Replace("USER", user));
+        Assert.Equal(HttpStatusCode.BadRequest, items.StatusCode);
+        Assert.Equal(["items[0].itemId"], (await BodyAsync(items))["errors"]!.AsObject().Select(e => e.Key));
+        Assert.NotNull(_server.Catalogue.Get($"{user}-lamp"));
+    }
+
     [Theory]
     [InlineData("[{\"eventId\": \"a\", \"userId\": \"USER\", \"itemId\": \"i\", \"type\": \"view\", \"timestamp\": \"2026-01-01T00:00:00Z\"}, {", "not valid JSON")]
     [InlineData("{\"eventId\": \"a\"}", "expected a JSON array of events")]

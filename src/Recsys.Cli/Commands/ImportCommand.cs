@@ -51,7 +51,7 @@ internal static class ImportCommand
             var errors = new List<FieldError>();
             List<BehaviourEvent> events = [];
             List<CatalogueItem> items = [];
-            using (var reader = path.OpenText())
+            using (var reader = InputFile.Open(path.FullName))
             {
                 if (parse.GetValue(kind) == ImportKind.Events)
                 {

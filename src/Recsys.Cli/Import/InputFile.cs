@@ -27,6 +27,14 @@ internal static class InputFile
     public static readonly string[] EventColumns = ["eventId", "userId", "itemId", "type", "timestamp", "query", "recommendationId"];
     public static readonly string[] ItemColumns = ["itemId", "title", "category", "price", "inStock"];
 
+    // Bytes that are not UTF-8 decode to U+FFFF, a noncharacter that text never carries, so the line holding them is named.
+    private const char InvalidByte = '\uffff';
+    private static readonly Encoding StrictUtf8 =
+        Encoding.GetEncoding("utf-8", EncoderFallback.ReplacementFallback, new DecoderReplacementFallback(InvalidByte.ToString()));
+
+    /// <summary>Opens a UTF-8 file (with or without a byte-order mark) for <see cref="ReadEvents"/> and <see cref="ReadItems"/>.</summary>
+    public static StreamReader Open(string path) => new(path, StrictUtf8, detectEncodingFromByteOrderMarks: false);
+
     public static InputFormat? FormatFromExtension(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".csv" => InputFormat.Csv,
@@ -87,6 +95,11 @@ internal static class InputFile
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
             {
+                continue;
+            }
+            if (line.Contains(InvalidByte))
+            {
+                errors.Add(new($"line {lineNumber}", "is not valid UTF-8 text (the file must be UTF-8)"));
                 continue;
             }
             if (format == InputFormat.Jsonl)

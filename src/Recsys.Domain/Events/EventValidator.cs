@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Recsys.Domain.Recommendation;
 
 namespace Recsys.Domain.Events;
@@ -16,7 +17,7 @@ public sealed record EventValidationOptions
 }
 
 /// <summary>Turns raw inputs into <see cref="BehaviourEvent"/>s, naming every field that is wrong.</summary>
-public sealed class EventValidator(EventValidationOptions options, TimeProvider clock)
+public sealed partial class EventValidator(EventValidationOptions options, TimeProvider clock)
 {
     private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
 
@@ -71,13 +72,14 @@ public sealed class EventValidator(EventValidationOptions options, TimeProvider 
         var timestamp = default(DateTimeOffset);
         if (string.IsNullOrWhiteSpace(input.Timestamp))
         {
-            errors.Add(new(fieldPrefix + "timestamp", "is required (ISO-8601 with an offset, e.g. 2026-11-22T10:15:00Z)"));
+            errors.Add(new(fieldPrefix + "timestamp", "is required (RFC 3339 with an offset, e.g. 2026-11-22T10:15:00Z)"));
         }
-        else if (!DateTimeOffset.TryParse(input.Timestamp, CultureInfo.InvariantCulture,
-                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out timestamp))
+        else if (!Rfc3339().IsMatch(input.Timestamp)
+                 || !DateTimeOffset.TryParse(input.Timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out timestamp))
         {
             errors.Add(new(fieldPrefix + "timestamp",
-                $"'{Identifier.Shorten(input.Timestamp)}' is not an ISO-8601 date and time (e.g. 2026-11-22T10:15:00Z)"));
+                $"'{Identifier.Shorten(input.Timestamp)}' is not an RFC 3339 date and time with an offset (e.g. 2026-11-22T10:15:00Z "
+                + "or 2026-11-22T11:15:00.250+01:00)"));
         }
         else
         {
@@ -105,4 +107,11 @@ public sealed class EventValidator(EventValidationOptions options, TimeProvider 
         };
         return true;
     }
+
+    // RFC 3339's date-time: a zone is required, since a time without one means different instants on different servers.
+    private const string Rfc3339Pattern =
+        @"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})\z";
+
+    [GeneratedRegex(Rfc3339Pattern, RegexOptions.CultureInvariant)]
+    private static partial Regex Rfc3339();
 }
