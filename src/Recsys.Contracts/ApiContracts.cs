@@ -70,7 +70,7 @@ public sealed record ClusterStatusResponse(
 /// <summary>A silo of the cluster as this silo's membership view has it.</summary>
 public sealed record ClusterMember(string Name, string Address, string Status, string? Roles);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(RecommendationsResponse))]
 [JsonSerializable(typeof(SimilarItemsResponse))]
 [JsonSerializable(typeof(UserProfileResponse))]

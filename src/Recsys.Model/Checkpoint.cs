@@ -91,7 +91,20 @@ public static class CheckpointFile
         }
     }
 
+    /// <exception cref="InvalidDataException">The bytes are not a whole, consistent checkpoint of this format.</exception>
     public static ModelCheckpoint Read(byte[] bytes)
+    {
+        try
+        {
+            return ReadChecked(bytes);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or JsonException or ArgumentException or OverflowException or FormatException)
+        {
+            throw new InvalidDataException($"the checkpoint's contents are inconsistent ({ex.Message})", ex);
+        }
+    }
+
+    private static ModelCheckpoint ReadChecked(byte[] bytes)
     {
         if (bytes.Length < Magic.Length + 12 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
@@ -111,6 +124,12 @@ public static class CheckpointFile
         }
         var config = JsonSerializer.Deserialize<SequenceModelConfig>(reader.ReadString(), Json)
                      ?? throw new InvalidDataException("the checkpoint has no model configuration");
+        config.Validate();
+        if (((long)config.ItemCount + config.MaxLength + (long)config.Blocks * config.Dim) * config.Dim * sizeof(float) > bytes.Length)
+        {
+            // Checked before the model is allocated: a forged shape must not make the process allocate gigabytes.
+            throw new InvalidDataException($"the configuration ({config.ItemCount} items of width {config.Dim}) needs more weights than the file holds");
+        }
         var metadata = JsonSerializer.Deserialize<TrainingMetadata>(reader.ReadString(), Json) ?? new TrainingMetadata();
         var itemCount = reader.ReadInt32();
         if (itemCount != config.ItemCount)

@@ -96,6 +96,55 @@ public class ModelRegistryTests(NeuralServingFixture fixture) : IClassFixture<Ne
     }
 
     [Fact]
+    public async Task Loads_of_files_outside_the_folder_or_of_special_files_are_refused_and_never_block_the_next()
+    {
+        await using var server = await fixture.StartServerAsync();
+        async Task<string> RefusedAsync(string path)
+        {
+            var (status, json) = await AdminAsync(server, HttpMethod.Post, "/v1/admin/models", new { path });
+            Assert.True(status == HttpStatusCode.BadRequest, $"{path}: {(int)status} {json}");
+            var message = (string)json!["errors"]!["path"]![0]!;
+            Assert.DoesNotContain(Environment.CurrentDirectory, message, StringComparison.Ordinal); // never the server's own folders
+            return message;
+        }
+        // Before, "/etc/shadow" answered "bad magic bytes": the key holder learnt that it exists and was opened.
+        Assert.Contains("outside the model folder", await RefusedAsync("/etc/shadow"), StringComparison.Ordinal);
+        Assert.Contains("outside the model folder", await RefusedAsync("/dev/zero"), StringComparison.Ordinal);
+        var link = Path.Combine(fixture.Folder, $"passwd-{Guid.NewGuid():N}.rsm");
+        File.CreateSymbolicLink(link, "/etc/passwd");
+        Assert.Contains("outside the model folder", await RefusedAsync(Path.GetFileName(link)), StringComparison.Ordinal);
+        if (OperatingSystem.IsLinux())
+        {
+            var fifo = Path.Combine(fixture.Folder, $"pipe-{Guid.NewGuid():N}.rsm");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+            {
+                await mkfifo.WaitForExitAsync();
+            }
+            Assert.Contains("not a regular file", await RefusedAsync(Path.GetFileName(fifo)), StringComparison.Ordinal);
+        }
+        var loaded = await LoadAsync(server, new { path = Path.GetFileName(fixture.NextCheckpointPath) });
+        Assert.Equal([$"{NeuralServingFixture.NextVersion}:primary"], Versions(loaded));
+    }
+
+    [Fact]
+    public async Task Admin_loads_are_confined_to_the_default_model_folder_when_none_is_configured()
+    {
+        await using var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + fixture.CheckpointPath]);
+        var (status, json) = await AdminAsync(server, HttpMethod.Post, "/v1/admin/models", new { path = fixture.NextCheckpointPath });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("outside the model folder", (string)json!["errors"]!["path"]![0]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_over_the_size_limit_is_refused_with_the_setting_named()
+    {
+        await using var server = await fixture.StartServerAsync("Recsys:Silo:Model:MaxCheckpointBytes=1024");
+        var (status, json) = await AdminAsync(server, HttpMethod.Post, "/v1/admin/models", new { path = fixture.NextCheckpointPath });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("MaxCheckpointBytes", (string)json!["errors"]!["path"]![0]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_hot_swap_under_load_fails_no_request_and_new_requests_get_the_new_version()
     {
         await using var server = await fixture.StartServerAsync();

@@ -40,7 +40,8 @@ public sealed class NeuralServingFixture : IAsyncLifetime
     {
         // A generous intent budget: these tests check what the model answers, so a first encode slowed by parallel
         // tests must be waited for rather than answered by the fallback.
-        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + CheckpointPath, "Recsys:Silo:Model:IntentBudget=00:00:10", .. settings]);
+        var server = await RecsysServer.StartAsync(["Recsys:Silo:Model:Path=" + CheckpointPath, "Recsys:Silo:Model:Directory=" + Folder,
+            "Recsys:Silo:Model:IntentBudget=00:00:10", .. settings]);
         await server.PostItemsAsync(Enumerable.Range(0, Items).Select(i => Json.Item($"item-{i}")).ToArray());
         return server;
     }

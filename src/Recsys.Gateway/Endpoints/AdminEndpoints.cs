@@ -14,6 +14,8 @@ namespace Recsys.Gateway.Endpoints;
 public static class AdminEndpoints
 {
     private const long MaxBodyBytes = 16 * 1024;
+    private const int MaxPathLength = 1024;
+    private const int MaxPathShown = 200;
 
     public static RouteGroupBuilder MapAdminEndpoints(this RouteGroupBuilder v1)
     {
@@ -80,9 +82,9 @@ public static class AdminEndpoints
         {
             return TypedResults.Json(await cluster.LoadModelAsync(path, role, share, context.RequestAborted), ApiJsonContext.Default.ModelsResponse);
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        catch (ModelFileException ex)
         {
-            return Problems.Invalid("Invalid request", "nothing was loaded", [new FieldError("path", $"cannot read '{path}': {ex.Message}")]);
+            return Problems.Invalid("Invalid request", "nothing was loaded", [new FieldError("path", ex.Message)]);
         }
         catch (ArgumentException ex)
         {
@@ -90,7 +92,9 @@ public static class AdminEndpoints
         }
         catch (InvalidDataException ex)
         {
-            return TypedResults.Problem($"'{path}' is not a usable model checkpoint: {ex.Message}. Nothing was loaded; the current models keep serving",
+            return TypedResults.Problem(
+                $"'{Domain.Identifier.Shorten(path, MaxPathShown)}' is not a usable model checkpoint: {ex.Message}. Nothing was loaded; "
+                + "the current models keep serving",
                 statusCode: StatusCodes.Status422UnprocessableEntity, title: "Invalid checkpoint");
         }
         catch (ModelConflictException ex)
@@ -126,7 +130,15 @@ public static class AdminEndpoints
         var errors = new List<FieldError>();
         if (string.IsNullOrWhiteSpace(request.Path))
         {
-            errors.Add(new("path", "is required: the checkpoint file to load (from recsys train)"));
+            errors.Add(new("path", "is required: the checkpoint file to load (from recsys train), named inside the model folder"));
+        }
+        else if (request.Path.Length > MaxPathLength)
+        {
+            errors.Add(new("path", $"is {request.Path.Length} characters long; the limit is {MaxPathLength}"));
+        }
+        else if (request.Path.AsSpan().ContainsAnyInRange('\0', '\u001f'))
+        {
+            errors.Add(new("path", "must not contain control characters"));
         }
         ModelRole? parsed = request.Role?.ToLowerInvariant() switch
         {

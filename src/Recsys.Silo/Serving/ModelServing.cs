@@ -4,6 +4,7 @@ using Recsys.Domain;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Recommendation;
 using Recsys.Domain.Users;
+using Recsys.Model;
 using Recsys.Model.Numerics;
 using Recsys.Model.Serving;
 
@@ -16,10 +17,13 @@ public sealed record ModelServingOptions
     public string? Path { get; init; }
 
     /// <summary>
-    /// When set, the admin endpoint loads checkpoints only from this folder (names resolve inside it);
-    /// unset, it loads any path the process can read.
+    /// The folder admin loads read checkpoints from (created when missing): names resolve inside it, after links are
+    /// followed, so a key holder cannot read or probe other files of the host.
     /// </summary>
-    public string? Directory { get; init; }
+    public string Directory { get; init; } = "models";
+
+    /// <summary>The largest checkpoint an admin load reads: a few times the largest model here (55k items, about 15 MB).</summary>
+    public long MaxCheckpointBytes { get; init; } = 64L << 20;
 
     /// <summary>How long a recommendation waits for a pending re-encode before it uses the previous intent.</summary>
     public TimeSpan IntentBudget { get; init; } = TimeSpan.FromMilliseconds(25);
@@ -75,6 +79,7 @@ public sealed record ModelAssignment(ServingModel Primary, ServingModel? Candida
 public sealed class ModelServing : IAsyncDisposable
 {
     private readonly ItemCatalogue _catalogue;
+    private readonly Lazy<ModelFolder> _folder;
     private readonly Lock _swapGate = new();
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private volatile ModelAssignment? _assignment;
@@ -84,6 +89,7 @@ public sealed class ModelServing : IAsyncDisposable
     {
         _catalogue = catalogue;
         Options = options;
+        _folder = new(() => new ModelFolder(options.Directory, options.MaxCheckpointBytes));
         (Gemm.Default as OpenBlasGemm)?.UseThreads(options.MatrixThreads);
         Encoder = new IntentEncoder(catalogue.Items, backendFactory ?? (() => new CpuEncoderBackend()), options.Inference);
         Shards = new ShardedCatalogue(catalogue, options.Catalogue);
@@ -130,21 +136,22 @@ public sealed class ModelServing : IAsyncDisposable
     /// Loads a checkpoint off the request threads and makes it the primary or an A/B candidate for
     /// <paramref name="share"/> of users. One load at a time; the switch is atomic once its shard slices exist.
     /// </summary>
-    /// <exception cref="ArgumentException">The path is outside <see cref="ModelServingOptions.Directory"/> or the share is not in (0, 1).</exception>
-    /// <exception cref="FileNotFoundException">No checkpoint there.</exception>
+    /// <exception cref="ArgumentException">The share is not in (0, 1).</exception>
+    /// <exception cref="ModelFileException">The name is not a readable checkpoint file inside the model folder.</exception>
     /// <exception cref="InvalidDataException">Not a valid checkpoint.</exception>
     /// <exception cref="ModelConflictException">A loaded model has the same version, or a candidate without a primary.</exception>
     public async Task<ServingModel> LoadAsync(string path, ModelRole role, double share, CancellationToken cancellationToken)
     {
-        var fullPath = ResolvePath(path);
         if (role == ModelRole.Candidate && share is not (> 0 and < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(share), share, "a candidate's share of users must be above 0 and below 1");
         }
+        // Read before taking the gate: a slow file delays its own load only.
+        var bytes = await _folder.Value.ReadAsync(path, cancellationToken);
         await _loadGate.WaitAsync(cancellationToken);
         try
         {
-            var model = await Task.Run(() => ServingModel.Load(fullPath), cancellationToken);
+            var model = await Task.Run(() => new ServingModel(CheckpointFile.Read(bytes)), cancellationToken);
             var current = _assignment;
             if (current?.Primary.Version == model.Version || current?.Candidate?.Version == model.Version)
             {
@@ -204,22 +211,6 @@ public sealed class ModelServing : IAsyncDisposable
 
     private static LoadedModel Describe(ServingModel model, ModelRole role, double share) =>
         new(model.Version, role.ToString().ToLowerInvariant(), Math.Round(share, 4), model.ItemIds.Count - 1, model.Dim, model.Config.MaxLength, model.LoadedAt);
-
-    /// <summary>The full path of a checkpoint named by an admin, inside the configured model folder when there is one.</summary>
-    public string ResolvePath(string path)
-    {
-        if (Options.Directory is not { } directory)
-        {
-            return System.IO.Path.GetFullPath(path);
-        }
-        var root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(directory)) + System.IO.Path.DirectorySeparatorChar;
-        var full = System.IO.Path.GetFullPath(path, root);
-        if (!full.StartsWith(root, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"'{path}' is outside the model folder; name a checkpoint inside it", nameof(path));
-        }
-        return full;
-    }
 
     private void Assign(ServingModel primary, ServingModel? candidate, double share)
     {
