@@ -46,7 +46,7 @@ public class ServingBenchmarks
             }
             if (e.UserId == user.UserId)
             {
-                user.Apply(e, itemIndex);
+                user.Apply(e, itemIndex, e.Timestamp.ToUnixTimeMilliseconds());
             }
         }
         _recommender = services.Recommender;

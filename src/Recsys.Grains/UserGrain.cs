@@ -75,11 +75,18 @@ public sealed class UserGrain(
         var events = batch.Events;
         var applied = new bool[events.Count];
         var appliedCount = 0;
+        var nowMs = services.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        _state.MarkKnown(events, applied);
         for (var i = 0; i < events.Count; i++)
         {
+            if (applied[i])
+            {
+                applied[i] = false; // known before this batch: a duplicate, even if applying the batch forgot its id
+                continue;
+            }
             var e = events[i];
             var itemIndex = e.ItemId is null ? -1 : services.Catalogue.Items.GetOrAdd(e.ItemId);
-            applied[i] = _state.Apply(e, itemIndex) == ApplyOutcome.Applied;
+            applied[i] = _state.Apply(e, itemIndex, nowMs) == ApplyOutcome.Applied;
             appliedCount += applied[i] ? 1 : 0;
             if (applied[i] && itemIndex >= 0)
             {

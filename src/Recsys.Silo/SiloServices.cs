@@ -12,7 +12,8 @@ public sealed class SiloServices(
     CoOccurrenceIndex coOccurrence,
     UserStateOptions userOptions,
     Serving.ModelServing serving,
-    FallbackRecommender recommender) : IAsyncDisposable
+    FallbackRecommender recommender,
+    TimeProvider clock) : IAsyncDisposable
 {
     public ItemCatalogue Catalogue => catalogue;
     public TrendingIndex Trending => trending;
@@ -20,7 +21,8 @@ public sealed class SiloServices(
     public UserStateOptions UserOptions => userOptions;
     public Serving.ModelServing Serving => serving;
     public FallbackRecommender Recommender => recommender;
-    public UserStateCodec Codec { get; } = new(catalogue.Items, userOptions);
+    public TimeProvider Clock => clock;
+    public UserStateCodec Codec { get; } = new(catalogue.Items, userOptions, clock);
 
     public ValueTask DisposeAsync() => serving.DisposeAsync();
 
@@ -36,6 +38,6 @@ public sealed class SiloServices(
             serving.Activate(ServingModel.Load(path));
         }
         var recommender = new FallbackRecommender(catalogue, trending, coOccurrence, options.Recommender);
-        return new SiloServices(catalogue, trending, coOccurrence, options.Users, serving, recommender);
+        return new SiloServices(catalogue, trending, coOccurrence, options.Users, serving, recommender, clock);
     }
 }

@@ -201,6 +201,42 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
             $"POST answered {Describe(workload.Statuses)}"));
     }
 
+    [Fact]
+    public async Task A_full_batch_resent_whole_in_halves_and_after_interleaved_traffic_is_applied_once_through_the_stream()
+    {
+        var gateway = await StartAsync("gateway", "gateway");
+        await StartAsync("worker", "w1");
+        var user = "resend-" + Guid.NewGuid().ToString("N")[..8];
+        var start = DateTimeOffset.UtcNow.AddHours(-2);
+        Dictionary<string, object>[] Events(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => new Dictionary<string, object>
+        {
+            ["eventId"] = $"{prefix}-{i}", ["userId"] = user, ["itemId"] = $"item-{i % 97}", ["type"] = "view",
+            ["timestamp"] = start.AddSeconds(i).ToString("O"),
+        })];
+        async Task PostAsync(Dictionary<string, object>[] batch)
+        {
+            using var response = await gateway.Client.PostAsJsonAsync("/v1/events", batch);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        }
+        var batch = Events("a", 1000);
+        foreach (var part in new[] { batch, batch, batch[..500], batch[500..], Events("b", 300), batch[500..], batch[..500], batch })
+        {
+            await PostAsync(part);
+        }
+        // One user's messages stay in order on one queue: once the last event is applied, every resend before it was.
+        var last = Events("z", 1);
+        last[0]["itemId"] = "last-item";
+        last[0]["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"); // the newest, so first in the profile
+        await PostAsync(last);
+        JsonObject? profile = null;
+        await Poll.UntilAsync(async () =>
+        {
+            profile = await gateway.Client.GetFromJsonAsync<JsonObject>($"/v1/users/{user}?recent=1");
+            return (string?)profile?["recent"]?.AsArray().FirstOrDefault()?["itemId"] == "last-item";
+        }, TimeSpan.FromMinutes(1), "the last event to be applied");
+        Assert.Equal(1301, (int)profile!["eventCount"]!);
+    }
+
     internal static async Task<int[]> OwnedAsync(SiloProcess silo)
     {
         var status = await silo.Client.GetFromJsonAsync<JsonObject>("/v1/admin/cluster");

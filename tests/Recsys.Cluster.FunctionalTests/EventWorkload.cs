@@ -131,7 +131,7 @@ public sealed class EventWorkload(string prefix, int users, int eventsPerUser, i
     {
         var deadline = DateTime.UtcNow + within;
         var registry = new ItemRegistry();
-        var codec = new UserStateCodec(registry, new UserStateOptions());
+        var codec = new UserStateCodec(registry, new UserStateOptions(), TimeProvider.System);
         Dictionary<string, UserState> states;
         while (true)
         {

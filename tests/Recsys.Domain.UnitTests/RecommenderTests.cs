@@ -29,7 +29,7 @@ public class RecommenderTests
         }
         var index = _catalogue.Items.GetOrAdd(item);
         var e = TestData.Event(user, item, type, minute);
-        state.Apply(e, index);
+        state.Apply(e, index, e.Timestamp.ToUnixTimeMilliseconds());
         var record = new BehaviourRecord(index, type, e.Timestamp.ToUnixTimeMilliseconds());
         _coOccurrence.Observe(state.Window, record);
         _trending.Record(index, type, record.TimestampMs);

@@ -8,7 +8,25 @@ public class UserStateTests
 {
     private readonly ItemRegistry _items = new();
 
-    private ApplyOutcome Apply(UserState state, BehaviourEvent e) => state.Apply(e, e.ItemId is null ? -1 : _items.GetOrAdd(e.ItemId));
+    /// <summary>The server's clock: when events are accepted, which the dedup time counts from.</summary>
+    private readonly ManualClock _clock = new(TestData.T0);
+
+    /// <summary>Ids older than the horizon's count are forgotten as soon as they are a minute old.</summary>
+    private static readonly UserStateOptions CountOnly = new() { DedupTime = TimeSpan.Zero };
+
+    /// <summary>How far the clock moves per applied event.</summary>
+    private TimeSpan _step = TimeSpan.FromMinutes(1);
+
+    private long NowMs => _clock.Now.ToUnixTimeMilliseconds();
+
+    private UserStateCodec Codec(ItemRegistry items, UserStateOptions options) => new(items, options, _clock);
+
+    /// <summary>Applies <paramref name="e"/>, accepted a step after the previous event.</summary>
+    private ApplyOutcome Apply(UserState state, BehaviourEvent e)
+    {
+        _clock.Now += _step;
+        return state.Apply(e, e.ItemId is null ? -1 : _items.GetOrAdd(e.ItemId), NowMs);
+    }
 
     private string[] WindowItems(UserState state) => state.Window.ToArray().Select(r => _items.GetId(r.ItemIndex)).ToArray();
 
@@ -55,7 +73,7 @@ public class UserStateTests
     [Fact]
     public void A_snapshot_never_changes_while_the_state_grows_and_wraps_past_it()
     {
-        var state = new UserState("u", new UserStateOptions { WindowCapacity = 20 });
+        var state = new UserState("u", CountOnly with { WindowCapacity = 20, DedupHorizon = 20 });
         var snapshots = new List<(UserSnapshot Snapshot, string[] Items)>();
         for (var i = 0; i < 45; i++)
         {
@@ -73,7 +91,7 @@ public class UserStateTests
             Assert.All(items, item => Assert.True(snapshot.HasSeen(_items.GetOrAdd(item))));
         }
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"i{i}"), snapshots[3].Items); // taken after the 10th event
-        // The dedup ring (default: as many ids as the window) kept exactly the latest 20 ids through its growth and wrap.
+        // The dedup ring kept exactly the latest 20 ids (its horizon) through its growth and wrap.
         for (var i = 25; i < 45; i++)
         {
             Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", "x", minute: 50, id: $"e{i}")));
@@ -104,7 +122,7 @@ public class UserStateTests
     [Fact]
     public void Dedup_remembers_exactly_its_horizon()
     {
-        var state = new UserState("u", new UserStateOptions { WindowCapacity = 2, DedupHorizon = 3 });
+        var state = new UserState("u", CountOnly with { WindowCapacity = 2, DedupHorizon = 3 });
         for (var i = 0; i < 4; i++)
         {
             Apply(state, TestData.Event("u", "x", id: $"id{i}", minute: i));
@@ -134,8 +152,8 @@ public class UserStateTests
     [Fact]
     public void A_small_state_encoded_after_a_large_one_carries_nothing_of_it()
     {
-        var options = new UserStateOptions { WindowCapacity = 200 };
-        var codec = new UserStateCodec(_items, options);
+        var options = CountOnly with { WindowCapacity = 200, DedupHorizon = 200 };
+        var codec = Codec(_items, options);
         var large = new UserState("large", options);
         for (var i = 0; i < 250; i++) // past the dedup horizon (200): the key ring has wrapped
         {
@@ -162,16 +180,16 @@ public class UserStateTests
     [Fact]
     public void The_codec_round_trips_a_state_into_another_process_item_numbering()
     {
-        var options = new UserStateOptions { WindowCapacity = 4, DedupHorizon = 5 };
+        var options = CountOnly with { WindowCapacity = 4, DedupHorizon = 5 };
         var state = new UserState("shopper", options);
         Apply(state, TestData.Event("shopper", "a", BehaviourType.Cart, minute: 1, id: "k1"));
         Apply(state, TestData.Event("shopper", "b", BehaviourType.Purchase, minute: 2, id: "k2"));
         Apply(state, TestData.Event("shopper", null, BehaviourType.Search, minute: 3, id: "k3", query: "lamp"));
-        var bytes = new UserStateCodec(_items, options).Encode(state);
+        var bytes = Codec(_items, options).Encode(state);
 
         var otherItems = new ItemRegistry();
         otherItems.GetOrAdd("unrelated"); // different dense indexes on the reading side
-        var restored = new UserStateCodec(otherItems, options).Decode(bytes);
+        var restored = Codec(otherItems, options).Decode(bytes);
 
         Assert.Equal("shopper", restored.UserId);
         Assert.Equal(3, restored.EventCount);
@@ -184,7 +202,8 @@ public class UserStateTests
         // Dedup continues across the round trip: the ring keeps its order, so the oldest key leaves first.
         foreach (var id in new[] { "k4", "k5", "k6" })
         {
-            restored.Apply(TestData.Event("shopper", "c", id: id, minute: 9), otherItems.GetOrAdd("c"));
+            _clock.Now = _clock.Now.AddMinutes(1);
+            restored.Apply(TestData.Event("shopper", "c", id: id, minute: 9), otherItems.GetOrAdd("c"), NowMs);
         }
         Assert.False(restored.HasSeenEvent("k1"));
         Assert.True(restored.HasSeenEvent("k2"));
@@ -196,7 +215,7 @@ public class UserStateTests
         var options = new UserStateOptions();
         var state = new UserState("u", options);
         Apply(state, TestData.Event("u", "a"));
-        var codec = new UserStateCodec(_items, options);
+        var codec = Codec(_items, options);
         var bytes = codec.Encode(state);
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => codec.Decode(bytes.AsSpan(0, bytes.Length - 3))).Message, StringComparison.Ordinal);
         var badMagic = (byte[])bytes.Clone();
@@ -216,8 +235,92 @@ public class UserStateTests
         {
             Apply(state, TestData.Event("u", $"i{i}", minute: i));
         }
-        var bytes = new UserStateCodec(_items, large).Encode(state);
-        var restored = new UserStateCodec(_items, new UserStateOptions { WindowCapacity = 2 }).Decode(bytes);
+        var bytes = Codec(_items, large).Encode(state);
+        var restored = Codec(_items, new UserStateOptions { WindowCapacity = 2 }).Decode(bytes);
         Assert.Equal(["i3", "i4"], WindowItems(restored));
+    }
+
+    private static BehaviourEvent[] Batch(string prefix, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => TestData.Event("u", $"i{i % 50}", minute: i % 600, id: $"{prefix}{i}"))];
+
+    /// <summary>One request's batch, as the grain applies it: classified against the ids held before it, then applied.</summary>
+    private int ApplyAll(UserState state, BehaviourEvent[] events)
+    {
+        var known = new bool[events.Length];
+        state.MarkKnown(events, known);
+        return events.Where((e, i) => !known[i]).Count(e => Apply(state, e) == ApplyOutcome.Applied);
+    }
+
+    [Fact]
+    public void A_full_batch_resent_whole_in_halves_and_after_interleaved_traffic_changes_nothing()
+    {
+        // Defaults: the batch limit's 1,000 ids by count, and a day by time.
+        _step = TimeSpan.FromSeconds(1);
+        var state = new UserState("u", new UserStateOptions());
+        var batch = Batch("a", UserStateOptions.DefaultDedupHorizon);
+        Assert.Equal(1000, ApplyAll(state, batch));
+        Assert.Equal(0, ApplyAll(state, batch));
+        Assert.Equal(0, ApplyAll(state, batch[..500]) + ApplyAll(state, batch[500..]));
+        Assert.Equal(300, ApplyAll(state, Batch("b", 300))); // interleaved traffic: past the count, within the day
+        for (var resend = 0; resend < 3; resend++)
+        {
+            Assert.Equal(0, ApplyAll(state, batch[500..]) + ApplyAll(state, batch[..500]) + ApplyAll(state, batch));
+        }
+        Assert.Equal(1300, state.EventCount);
+    }
+
+    [Fact]
+    public void Past_the_day_a_batch_that_re_applies_forgotten_events_does_not_re_apply_its_own_later_ones()
+    {
+        _step = TimeSpan.FromSeconds(1);
+        var state = new UserState("u", new UserStateOptions { DedupHorizon = 100, DedupTime = TimeSpan.FromHours(1) });
+        var old = Batch("a", 100);
+        var recent = Batch("b", 100);
+        ApplyAll(state, old);
+        ApplyAll(state, recent);
+        _clock.Now = _clock.Now.AddHours(2);
+        // One new event: ids past both guarantees go, and only the last 100 ids (the count) are held: b1..b99 and it.
+        Assert.Equal(1, ApplyAll(state, Batch("c", 1)));
+        Assert.False(state.HasSeenEvent("a99") || state.HasSeenEvent("b0"));
+        // Resent together, each re-applied old event pushes a recent id out; those still count as known, because the
+        // batch is classified against what was held before it (applied one by one, all 200 would apply again).
+        Assert.Equal(101, ApplyAll(state, [.. old, .. recent]));
+        Assert.Equal(0, ApplyAll(state, old));
+        Assert.Equal(302, state.EventCount);
+    }
+
+    [Fact]
+    public void The_hard_cap_bounds_the_ids_even_within_the_day_and_a_decode_drops_what_both_guarantees_let_go()
+    {
+        var options = new UserStateOptions { DedupHorizon = 10, DedupMaxIds = 50, DedupTime = TimeSpan.FromHours(1) };
+        var state = new UserState("u", options);
+        ApplyAll(state, Batch("a", 60)); // a minute apart: a_i accepted at minute i + 1
+        Assert.False(state.HasSeenEvent("a9")); // past the cap: the oldest went, though under an hour old
+        Assert.True(state.HasSeenEvent("a10") && state.HasSeenEvent("a59"));
+
+        var bytes = Codec(_items, options).Encode(state);
+        _clock.Now = _clock.Now.AddMinutes(31); // a10..a29 are now over an hour old, a30..a59 within it
+        var restored = Codec(_items, options).Decode(bytes);
+        Assert.False(restored.HasSeenEvent("a29"));
+        Assert.True(restored.HasSeenEvent("a30") && restored.HasSeenEvent("a59"));
+        _clock.Now = _clock.Now.AddDays(1);
+        var later = Codec(_items, options).Decode(Codec(_items, options).Encode(restored));
+        Assert.False(later.HasSeenEvent("a49"));
+        Assert.True(later.HasSeenEvent("a50")); // the last 10 by count, whatever their age
+    }
+
+    [Fact]
+    public void A_record_of_the_first_format_reads_with_its_ids_dated_now()
+    {
+        var state = new UserState("u", new UserStateOptions());
+        ApplyAll(state, Batch("a", 3));
+        var version2 = Codec(_items, state.Options).Encode(state);
+        // Format 1 is format 2 without the minutes: the 3 ids' 6 bytes after the keys, and version byte 1.
+        var keysEnd = version2.Length - 6 - 4 - 4; // no purchases, no queries: two empty counts after the minutes
+        var version1 = version2[..keysEnd].Concat(version2[(keysEnd + 6)..]).ToArray();
+        version1[2] = 1;
+        var restored = Codec(_items, state.Options).Decode(version1);
+        Assert.True(restored.HasSeenEvent("a0") && restored.HasSeenEvent("a2"));
+        Assert.Equal(3, restored.EventCount);
     }
 }

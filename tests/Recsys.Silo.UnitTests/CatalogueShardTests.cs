@@ -35,7 +35,7 @@ public class CatalogueShardTests
         foreach (var item in items)
         {
             var id = $"item-{item}";
-            state.Apply(new BehaviourEvent($"e{item}", "u1", id, BehaviourType.View, time, null), catalogue.Items.GetOrAdd(id));
+            state.Apply(new BehaviourEvent($"e{item}", "u1", id, BehaviourType.View, time, null), catalogue.Items.GetOrAdd(id), time.ToUnixTimeMilliseconds());
             time = time.AddMinutes(1);
         }
         return state.Snapshot();

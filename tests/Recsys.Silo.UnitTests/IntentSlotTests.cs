@@ -41,7 +41,7 @@ public class IntentSlotTests
 
         /// <summary>Applies a view of item-<paramref name="item"/>, <paramref name="item"/> minutes after the start.</summary>
         public void View(int item) =>
-            State.Apply(new BehaviourEvent($"e{item}", "u", $"item-{item}", BehaviourType.View, Start.AddMinutes(item), null), _catalogue.Items.GetOrAdd($"item-{item}"));
+            State.Apply(new BehaviourEvent($"e{item}", "u", $"item-{item}", BehaviourType.View, Start.AddMinutes(item), null), _catalogue.Items.GetOrAdd($"item-{item}"), Start.AddMinutes(item).ToUnixTimeMilliseconds());
 
         public ValueTask DisposeAsync() => Encoder.DisposeAsync();
     }

@@ -14,14 +14,23 @@ public sealed record UserStateOptions
 {
     public const int DefaultWindowCapacity = 200;
 
+    /// <summary>The API's batch limit: a whole batch resent is always recognised.</summary>
+    public const int DefaultDedupHorizon = 1000;
+
     /// <summary>How many recent behaviours a user keeps (oldest dropped first).</summary>
     public int WindowCapacity { get; init; } = DefaultWindowCapacity;
 
     /// <summary>
-    /// How many of the user's latest event ids are remembered for dedup (retries and redeliveries resend recent
-    /// events); 0 means as many as the window holds. Eight bytes per id and resident user.
+    /// The dedup guarantee by count: the ids of the user's last this many accepted events are always remembered, so
+    /// a resend of any batch the API accepts (at most this many events) is recognised. Ten bytes per id held.
     /// </summary>
-    public int DedupHorizon { get; init; }
+    public int DedupHorizon { get; init; } = DefaultDedupHorizon;
+
+    /// <summary>The guarantee by time: ids accepted this recently are remembered too, beyond the count.</summary>
+    public TimeSpan DedupTime { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>The most ids a user holds: past it the oldest go even within <see cref="DedupTime"/> (memory's bound).</summary>
+    public int DedupMaxIds { get; init; } = 10_000;
 
     /// <summary>How many purchased items are remembered for "exclude purchased".</summary>
     public int PurchaseMemory { get; init; } = 200;
@@ -29,7 +38,8 @@ public sealed record UserStateOptions
     /// <summary>How many recent search texts are kept.</summary>
     public int QueryMemory { get; init; } = 5;
 
-    public int EffectiveDedupHorizon => DedupHorizon > 0 ? DedupHorizon : WindowCapacity;
+    /// <summary><see cref="DedupTime"/> in the minutes the ring keeps (a minute's resolution is enough for retries).</summary>
+    internal int DedupMinutes => (int)Math.Min(ushort.MaxValue / 2, Math.Ceiling(DedupTime.TotalMinutes));
 
     public void Validate()
     {
@@ -37,9 +47,18 @@ public sealed record UserStateOptions
         {
             throw new ArgumentOutOfRangeException(nameof(WindowCapacity), WindowCapacity, "the behaviour window must hold at least one event");
         }
-        if (DedupHorizon < 0 || PurchaseMemory < 0 || QueryMemory < 0)
+        if (DedupHorizon < 1 || DedupMaxIds < DedupHorizon)
         {
-            throw new ArgumentOutOfRangeException(nameof(DedupHorizon), "dedup horizon, purchase memory and query memory must not be negative");
+            throw new ArgumentOutOfRangeException(nameof(DedupHorizon), DedupHorizon,
+                $"the dedup horizon must be at least 1 and at most DedupMaxIds ({DedupMaxIds})");
+        }
+        if (DedupTime < TimeSpan.Zero || DedupTime.TotalMinutes > ushort.MaxValue / 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DedupTime), DedupTime, "the dedup time must be from 0 to 22 days");
+        }
+        if (PurchaseMemory < 0 || QueryMemory < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PurchaseMemory), "purchase memory and query memory must not be negative");
         }
     }
 }
@@ -64,7 +83,8 @@ public sealed class UserState
     private int _windowCount;
     private bool _windowShared;
     private ulong[] _recentEventKeys = [];
-    private int _eventKeyNext;
+    private ushort[] _eventKeyMinutes = []; // when each id was accepted, in minutes of the Unix clock modulo 2^16
+    private int _eventKeyHead; // the oldest id's slot of the ring
     private int _eventKeyCount;
     private List<int>? _purchased;
     private List<string>? _queries;
@@ -97,21 +117,39 @@ public sealed class UserState
 
     public IReadOnlyList<string> Queries => (IReadOnlyList<string>?)_queries ?? [];
 
-    public ReadOnlySpan<ulong> RecentEventKeys => _recentEventKeys.AsSpan(0, _eventKeyCount);
 
     public bool HasSeenEvent(string eventId) => HasSeenEventKey(Identifier.StableHash64(eventId));
 
-    private bool HasSeenEventKey(ulong key) => _recentEventKeys.AsSpan(0, _eventKeyCount).Contains(key);
+    private bool HasSeenEventKey(ulong key)
+    {
+        var (older, newer) = EventKeysOldestFirst();
+        return older.Span.Contains(key) || newer.Span.Contains(key);
+    }
 
-    /// <summary>Applies one event; <paramref name="itemIndex"/> is -1 for a search without an item.</summary>
-    public ApplyOutcome Apply(BehaviourEvent e, int itemIndex)
+    /// <summary>
+    /// Marks the events of one batch whose ids the user already holds, before any of them is applied: applying the
+    /// rest may forget old ids (past both guarantees), and that must not make the batch's own later events look new.
+    /// </summary>
+    public void MarkKnown(IReadOnlyList<BehaviourEvent> events, Span<bool> known)
+    {
+        for (var i = 0; i < events.Count; i++)
+        {
+            known[i] = HasSeenEvent(events[i].EventId);
+        }
+    }
+
+    /// <summary>
+    /// Applies one event accepted at <paramref name="nowMs"/> (the server's clock, Unix milliseconds);
+    /// <paramref name="itemIndex"/> is -1 for a search without an item.
+    /// </summary>
+    public ApplyOutcome Apply(BehaviourEvent e, int itemIndex, long nowMs)
     {
         var key = Identifier.StableHash64(e.EventId);
         if (HasSeenEventKey(key))
         {
             return ApplyOutcome.Duplicate;
         }
-        RememberEventKey(key);
+        RememberEventKey(key, Minute(nowMs), Minute(nowMs));
 
         var timestampMs = e.Timestamp.ToUnixTimeMilliseconds();
         if (itemIndex >= 0)
@@ -153,17 +191,57 @@ public sealed class UserState
         return _snapshot;
     }
 
-    private void RememberEventKey(ulong key)
+    internal static ushort Minute(long unixMs) => (ushort)(unixMs / 60_000);
+
+    /// <summary>
+    /// Remembers an id. The oldest ids are forgotten only while the user holds more than the horizon's count and they
+    /// are older than the dedup time, or at the hard cap; otherwise the ring grows. So an id within either guarantee is
+    /// never pushed out, whatever is applied after it (a re-applied event cannot evict the ids of its own batch).
+    /// </summary>
+    private void RememberEventKey(ulong key, ushort acceptedMinute, ushort nowMinute)
     {
-        if (_eventKeyCount == _recentEventKeys.Length && _recentEventKeys.Length < _options.EffectiveDedupHorizon)
+        while (_eventKeyCount >= _options.DedupHorizon && (ushort)(nowMinute - _eventKeyMinutes[_eventKeyHead]) > _options.DedupMinutes)
         {
-            // Still growing, so the ring has not wrapped yet: the keys are in order and the next slot is the end.
-            Array.Resize(ref _recentEventKeys, Math.Min(_options.EffectiveDedupHorizon, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length)));
-            _eventKeyNext = _eventKeyCount;
+            ForgetOldestKey();
         }
-        _recentEventKeys[_eventKeyNext] = key;
-        _eventKeyNext = (_eventKeyNext + 1) % _recentEventKeys.Length;
-        _eventKeyCount = Math.Min(_eventKeyCount + 1, _recentEventKeys.Length);
+        if (_eventKeyCount == _recentEventKeys.Length)
+        {
+            if (_eventKeyCount >= _options.DedupMaxIds)
+            {
+                ForgetOldestKey();
+            }
+            else
+            {
+                Grow();
+            }
+        }
+        var slot = (_eventKeyHead + _eventKeyCount) % _recentEventKeys.Length;
+        _recentEventKeys[slot] = key;
+        _eventKeyMinutes[slot] = acceptedMinute;
+        _eventKeyCount++;
+    }
+
+    private void ForgetOldestKey()
+    {
+        _eventKeyHead = (_eventKeyHead + 1) % _recentEventKeys.Length;
+        _eventKeyCount--;
+    }
+
+    /// <summary>A full ring, copied oldest first into one twice the size.</summary>
+    private void Grow()
+    {
+        var capacity = Math.Min(_options.DedupMaxIds, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length));
+        var keys = new ulong[capacity];
+        var minutes = new ushort[capacity];
+        var (olderKeys, newerKeys) = EventKeysOldestFirst();
+        olderKeys.Span.CopyTo(keys);
+        newerKeys.Span.CopyTo(keys.AsSpan(olderKeys.Length));
+        var (olderMinutes, newerMinutes) = EventKeyMinutesOldestFirst();
+        olderMinutes.Span.CopyTo(minutes);
+        newerMinutes.Span.CopyTo(minutes.AsSpan(olderMinutes.Length));
+        _recentEventKeys = keys;
+        _eventKeyMinutes = minutes;
+        _eventKeyHead = 0;
     }
 
     private void InsertIntoWindow(BehaviourRecord record)
@@ -201,15 +279,18 @@ public sealed class UserState
 
     /// <summary>Rebuilds a state from persisted parts (see <see cref="UserStateCodec"/>).</summary>
     internal void Restore(ReadOnlySpan<BehaviourRecord> window, ReadOnlySpan<ulong> eventKeysOldestFirst,
-        IEnumerable<int> purchased, IEnumerable<string> queries, long eventCount, long lastEventMs)
+        ReadOnlySpan<ushort> acceptedMinutes, IEnumerable<int> purchased, IEnumerable<string> queries, long eventCount, long lastEventMs,
+        long nowMs)
     {
         var keep = window[Math.Max(0, window.Length - _options.WindowCapacity)..];
         _window = keep.ToArray();
         _windowCount = keep.Length;
         _windowShared = false;
-        foreach (var key in eventKeysOldestFirst)
+        // Ids past both guarantees are dropped on the way in: a ring that grew in a burst is rebuilt at its live size.
+        var now = Minute(nowMs);
+        for (var i = Math.Max(0, eventKeysOldestFirst.Length - _options.DedupMaxIds); i < eventKeysOldestFirst.Length; i++)
         {
-            RememberEventKey(key);
+            RememberEventKey(eventKeysOldestFirst[i], acceptedMinutes[i], now);
         }
         foreach (var item in purchased.TakeLast(_options.PurchaseMemory))
         {
@@ -224,14 +305,16 @@ public sealed class UserState
         _snapshot = null;
     }
 
-    /// <summary>The remembered event keys, oldest first, for persistence.</summary>
     /// <summary>The remembered event keys, oldest first, as the two runs of the ring (no copy).</summary>
-    internal (ReadOnlyMemory<ulong> Older, ReadOnlyMemory<ulong> Newer) EventKeysOldestFirst()
-    {
-        if (_eventKeyCount < _recentEventKeys.Length)
-        {
-            return (_recentEventKeys.AsMemory(0, _eventKeyCount), ReadOnlyMemory<ulong>.Empty);
-        }
-        return (_recentEventKeys.AsMemory(_eventKeyNext), _recentEventKeys.AsMemory(0, _eventKeyNext));
-    }
+    internal (ReadOnlyMemory<ulong> Older, ReadOnlyMemory<ulong> Newer) EventKeysOldestFirst() =>
+        OldestFirst(_recentEventKeys);
+
+    /// <summary>When each key of <see cref="EventKeysOldestFirst"/> was accepted, in the same order.</summary>
+    internal (ReadOnlyMemory<ushort> Older, ReadOnlyMemory<ushort> Newer) EventKeyMinutesOldestFirst() =>
+        OldestFirst(_eventKeyMinutes);
+
+    private (ReadOnlyMemory<T> Older, ReadOnlyMemory<T> Newer) OldestFirst<T>(T[] ring) =>
+        _eventKeyHead + _eventKeyCount <= ring.Length
+            ? (ring.AsMemory(_eventKeyHead, _eventKeyCount), ReadOnlyMemory<T>.Empty)
+            : (ring.AsMemory(_eventKeyHead), ring.AsMemory(0, _eventKeyHead + _eventKeyCount - ring.Length));
 }

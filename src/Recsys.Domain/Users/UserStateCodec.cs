@@ -5,12 +5,16 @@ namespace Recsys.Domain.Users;
 
 /// <summary>
 /// The persisted form of a user's state. Items are stored by external id, not by this process's
-/// dense index, so a state written by one silo reads back in another.
+/// dense index, so a state written by one silo reads back in another. <paramref name="clock"/> dates what a decode
+/// keeps of the dedup ids.
 /// </summary>
-public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
+public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options, TimeProvider clock)
 {
     private const ushort Magic = 0x5355; // "US"
-    private const byte FormatVersion = 1;
+
+    // 2: each dedup id carries the minute it was accepted. 1 (read only): ids without times, read as accepted now.
+    private const byte FormatVersion = 2;
+    private const byte FirstFormatVersion = 1;
 
     // Every commit encodes the whole state (a few KB): one buffer per thread, reused, spares growing and copying a
     // fresh stream each time; only the result is allocated.
@@ -42,6 +46,9 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
             writer.Write(older.Length + newer.Length);
             WriteKeys(writer, older.Span);
             WriteKeys(writer, newer.Span);
+            var (olderMinutes, newerMinutes) = state.EventKeyMinutesOldestFirst();
+            WriteMinutes(writer, olderMinutes.Span);
+            WriteMinutes(writer, newerMinutes.Span);
             writer.Write(state.Purchased.Count);
             foreach (var item in state.Purchased)
             {
@@ -75,6 +82,19 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
         }
     }
 
+    private static void WriteMinutes(BinaryWriter writer, ReadOnlySpan<ushort> minutes)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(minutes));
+            return;
+        }
+        foreach (var minute in minutes)
+        {
+            writer.Write(minute);
+        }
+    }
+
     /// <summary>An item id as <see cref="BinaryWriter.Write(string)"/> writes it, from the registry's cached UTF-8 bytes.</summary>
     private void WriteId(BinaryWriter writer, int itemIndex)
     {
@@ -94,7 +114,7 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
                 throw new InvalidDataException("not a user state record (bad magic number)");
             }
             var version = reader.ReadByte();
-            if (version != FormatVersion)
+            if (version is not (FormatVersion or FirstFormatVersion))
             {
                 throw new InvalidDataException($"user state format version {version} is not supported (this build reads version {FormatVersion})");
             }
@@ -117,6 +137,12 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
             {
                 keys[i] = reader.ReadUInt64();
             }
+            var nowMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            var minutes = new ushort[keys.Length];
+            for (var i = 0; i < minutes.Length; i++)
+            {
+                minutes[i] = version == FirstFormatVersion ? UserState.Minute(nowMs) : reader.ReadUInt16();
+            }
             var purchased = new int[ReadCount(reader, stream)];
             for (var i = 0; i < purchased.Length; i++)
             {
@@ -132,7 +158,7 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options)
                 throw new InvalidDataException($"{stream.Length - stream.Position} unexpected bytes after the record");
             }
             var state = new UserState(userId, options);
-            state.Restore(window, keys, purchased, queries, eventCount, lastEventMs);
+            state.Restore(window, keys, minutes, purchased, queries, eventCount, lastEventMs, nowMs);
             return state;
         }
         catch (EndOfStreamException)

@@ -65,6 +65,12 @@ public static class EmbeddedServer
         }
         var gatewayOptions = builder.Configuration.Bind("Recsys:Gateway", new GatewayOptions()) with { ApiKeys = [apiKey] };
         var siloOptions = builder.Configuration.Bind("Recsys:Silo", new SiloOptions());
+        if (gatewayOptions.MaxEventsPerRequest > siloOptions.Users.DedupHorizon)
+        {
+            // Exactly-once holds for any batch resent whole only when a user remembers at least a batch of ids.
+            throw new InvalidOperationException($"Recsys:Gateway:MaxEventsPerRequest ({gatewayOptions.MaxEventsPerRequest}) must not exceed "
+                + $"Recsys:Silo:Users:DedupHorizon ({siloOptions.Users.DedupHorizon}): a batch resent whole must be recognised");
+        }
 
         builder.AddGateway(gatewayOptions);
         builder.Services.AddSingleton(siloOptions);
