@@ -50,7 +50,12 @@ public sealed record ItemRequest(string ItemId, string? Title, string? Category,
 public sealed record ModelLoadRequest(string? Path, string? Role, double? Share);
 
 /// <summary>A model a silo serves: <c>role</c> is primary or candidate; <c>share</c> is the fraction of users it serves.</summary>
-public sealed record LoadedModel(string Version, string Role, double Share, int Items, int Dim, int MaxLength, DateTimeOffset LoadedAt);
+/// <summary>
+/// A loaded model. <c>CatalogueItemsKnown</c> of the catalogue's items have a vector in it (<c>CatalogueCoverage</c>,
+/// their share); a warning says when that share is low, since the model can rank only those.
+/// </summary>
+public sealed record LoadedModel(string Version, string Role, double Share, int Items, int Dim, int MaxLength, DateTimeOffset LoadedAt,
+    int CatalogueItemsKnown, double CatalogueCoverage, string? Warning);
 
 /// <summary>
 /// Feedback for one model version: lists served, and events that carried one of its recommendation ids.

@@ -99,7 +99,8 @@ public sealed class GrainFrontend : IFrontend, IDisposable
         var serving = _services.Serving;
         if (await serving.SimilarAsync(itemIndex, count, filter, _search, cancellationToken) is { } neural)
         {
-            return new SimilarItemsResponse(itemId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(neural.Items));
+            var filled = ListTopUp.Fill(neural.Items, count, () => _services.Recommender.Similar(itemIndex, count, filter));
+            return new SimilarItemsResponse(itemId, NewRecommendationId(neural.Model.Version), neural.Model.Version, ToContract(filled));
         }
         var items = _services.Recommender.Similar(itemIndex, count, filter);
         return new SimilarItemsResponse(itemId, NewRecommendationId(UserGrain.FallbackModelVersion), UserGrain.FallbackModelVersion,
@@ -124,6 +125,10 @@ public sealed class GrainFrontend : IFrontend, IDisposable
         var model = await _services.Serving.LoadAsync(path, role, share, cancellationToken);
         _logger.LogInformation("Loaded model {Version} ({Items} items) from {Path} as {Role}{Share}", model.Version, model.ItemIds.Count - 1,
             path, role, role == ModelRole.Candidate ? $" for {share:P1} of users" : "");
+        if (_services.Serving.FitOf(model).Warning is { } warning)
+        {
+            _logger.LogWarning("Loaded model does not fit the catalogue: {Warning}", warning);
+        }
         return await GetModelsAsync(cancellationToken);
     }
 

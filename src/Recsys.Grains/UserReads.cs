@@ -17,7 +17,9 @@ public sealed class UserReads(SiloServices services, InferenceGrainEncoder encod
         if (!user.IsCold && services.Serving.ModelFor(local.UserId) is not null &&
             await services.Serving.RecommendAsync(user, local.Intent, query.Count, query.Filter, encoder, search, CancellationToken.None) is { } neural)
         {
-            return new RecommendationList(neural.Model.Version, RecommendedEntries.From(neural.Items, services.Recommender));
+            // A model that knows few of the shop's items finds few: the fallback fills the rest, each with its own reason.
+            var items = ListTopUp.Fill(neural.Items, query.Count, () => services.Recommender.Recommend(user, query.Count, query.Filter));
+            return new RecommendationList(neural.Model.Version, RecommendedEntries.From(items, services.Recommender));
         }
         return new RecommendationList(UserGrain.FallbackModelVersion,
             RecommendedEntries.From(services.Recommender.Recommend(user, query.Count, query.Filter), services.Recommender));

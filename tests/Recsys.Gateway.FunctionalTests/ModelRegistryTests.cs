@@ -145,6 +145,44 @@ public class ModelRegistryTests(NeuralServingFixture fixture) : IClassFixture<Ne
     }
 
     [Fact]
+    public async Task A_model_that_does_not_fit_the_catalogue_is_reported_and_the_fallback_fills_every_list()
+    {
+        // The demo shop's items are not the model's (as with the README's Games model and serve --demo).
+        await using var server = await RecsysServer.StartAsync(
+            ["Recsys:Silo:Model:Path=" + fixture.CheckpointPath, "Recsys:Silo:Model:Directory=" + fixture.Folder], demo: true);
+        var user = Domain.Simulation.SyntheticShop.UserId(7);
+        await Poll.UntilAsync(async () => (string?)(await server.GetJsonAsync($"/v1/users/{user}"))["intent"]?["modelVersion"]
+            == NeuralServingFixture.Version, TimeSpan.FromSeconds(30), "the demo user's first encode");
+        var list = await server.GetJsonAsync($"/v1/users/{user}/recommendations?k=10");
+        Assert.Equal(NeuralServingFixture.Version, (string)list["modelVersion"]!);
+        var items = list["items"]!.AsArray();
+        Assert.Equal(10, items.Count); // it answered "items": [] before
+        Assert.All(items, item => Assert.False(string.IsNullOrEmpty((string?)item!["reason"])));
+        Assert.Equal(10, items.Select(i => (string)i!["itemId"]!).Distinct().Count());
+        var similar = await server.GetJsonAsync($"/v1/items/{(string)items[0]!["itemId"]!}/similar?k=5");
+        Assert.Equal(5, similar["items"]!.AsArray().Count);
+
+        var model = (await AdminAsync(server, HttpMethod.Get, "/v1/admin/models")).Body!["models"]![0]!;
+        Assert.Equal(0, (int)model["catalogueItemsKnown"]!);
+        Assert.Contains("knows 0 of the catalogue's", (string)model["warning"]!, StringComparison.Ordinal);
+        Assert.Contains(server.Logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal)
+            && line.Contains("does not fit the catalogue", StringComparison.Ordinal));
+        var swapped = await LoadAsync(server, new { path = Path.GetFileName(fixture.NextCheckpointPath) });
+        Assert.NotNull((string?)swapped["models"]![0]!["warning"]); // the admin answer of a hot swap says it too
+        Assert.Equal(10, (await server.GetJsonAsync($"/v1/users/{user}/recommendations?k=10"))["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task A_model_that_knows_the_catalogue_reports_its_coverage_without_a_warning()
+    {
+        await using var server = await fixture.StartServerAsync();
+        var model = (await AdminAsync(server, HttpMethod.Get, "/v1/admin/models")).Body!["models"]![0]!;
+        Assert.Equal(NeuralServingFixture.Items, (int)model["catalogueItemsKnown"]!);
+        Assert.Equal(1.0, (double)model["catalogueCoverage"]!);
+        Assert.Null(model["warning"]);
+    }
+
+    [Fact]
     public async Task A_hot_swap_under_load_fails_no_request_and_new_requests_get_the_new_version()
     {
         await using var server = await fixture.StartServerAsync();
@@ -184,11 +222,11 @@ public class ModelRegistryTests(NeuralServingFixture fixture) : IClassFixture<Ne
             }
         })).ToArray();
 
-        await WaitForAsync(() => answered.Values.Sum() >= 200, "200 requests before the swap");
+        await Poll.UntilAsync(() => answered.Values.Sum() >= 200, TimeSpan.FromSeconds(60), "200 requests before the swap");
         var loaded = await LoadAsync(server, new { path = fixture.NextCheckpointPath, role = "primary" });
         Volatile.Write(ref swapped, 1);
         Assert.Equal([$"{NeuralServingFixture.NextVersion}:primary"], Versions(loaded));
-        await WaitForAsync(() => Interlocked.Read(ref afterSwapStarted) >= 200, "200 requests after the swap");
+        await Poll.UntilAsync(() => Interlocked.Read(ref afterSwapStarted) >= 200, TimeSpan.FromSeconds(60), "200 requests after the swap");
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
@@ -273,15 +311,5 @@ public class ModelRegistryTests(NeuralServingFixture fixture) : IClassFixture<Ne
         Assert.Equal(0.5, (double)neural["purchaseRate"]!);
         Assert.Equal(1, (long)feedback["fallback-v1"]!["recommendations"]!);
         Assert.Equal(0, (long)feedback["fallback-v1"]!["clicks"]!);
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
     }
 }

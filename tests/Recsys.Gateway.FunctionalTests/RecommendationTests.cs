@@ -35,12 +35,8 @@ public sealed class RecommendationTests : IAsyncLifetime
         Assert.Equal("popular in cold-start", (string)items[0]!["reason"]!);
         Assert.True((double)items[0]!["score"]! > (double)items[1]!["score"]!);
         // A read for a user never seen deactivates its grain after a short grace, so scans of unknown ids cannot fill memory.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await _server.IsActiveAsync(stranger))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the unknown user's grain stayed in memory");
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(async () => !await _server.IsActiveAsync(stranger), TimeSpan.FromSeconds(10),
+            "the unknown user's grain to leave memory");
     }
 
     [Fact]

@@ -43,6 +43,14 @@ internal sealed class StartupDataLoader(
             await LoadDemoAsync(shopOptions, stoppingToken);
         }
         readiness.Ready();
+        // The catalogue is loaded now: say whether the start-up model fits it (a model of another shop ranks nothing here).
+        foreach (var model in (await cluster.GetModelsAsync(stoppingToken)).Models)
+        {
+            if (model.Warning is { } warning)
+            {
+                logger.LogWarning("The start-up model does not fit the catalogue: {Warning}", warning);
+            }
+        }
         var example = data.DemoShop is null ? "{userId}" : SyntheticShop.UserId(7);
         logger.LogInformation("Ready: try GET {Address}/v1/users/{Example}/recommendations", addresses.FirstOrDefault() ?? "", example);
     }

@@ -22,6 +22,9 @@ public sealed record ModelServingOptions
     /// </summary>
     public string Directory { get; init; } = "models";
 
+    /// <summary>Below this share of the catalogue's items known to a model, loads and the model list warn.</summary>
+    public double LowCatalogueCoverage { get; init; } = 0.5;
+
     /// <summary>The largest checkpoint an admin load reads: a few times the largest model here (55k items, about 15 MB).</summary>
     public long MaxCheckpointBytes { get; init; } = 64L << 20;
 
@@ -57,6 +60,9 @@ public enum ModelRole
     Primary,
     Candidate,
 }
+
+/// <summary>How many of the catalogue's items a model has vectors for, and a warning when that share is low.</summary>
+public sealed record CatalogueFit(int Known, int Catalogue, double Coverage, string? Warning);
 
 /// <summary>A load that would make two loaded models share a version (intents and feedback are keyed by version).</summary>
 public sealed class ModelConflictException(string message) : InvalidOperationException(message);
@@ -209,8 +215,33 @@ public sealed class ModelServing : IAsyncDisposable
         return models;
     }
 
-    private static LoadedModel Describe(ServingModel model, ModelRole role, double share) =>
-        new(model.Version, role.ToString().ToLowerInvariant(), Math.Round(share, 4), model.ItemIds.Count - 1, model.Dim, model.Config.MaxLength, model.LoadedAt);
+    private LoadedModel Describe(ServingModel model, ModelRole role, double share)
+    {
+        var fit = FitOf(model);
+        return new(model.Version, role.ToString().ToLowerInvariant(), Math.Round(share, 4), model.ItemIds.Count - 1, model.Dim,
+            model.Config.MaxLength, model.LoadedAt, fit.Known, Math.Round(fit.Coverage, 4), fit.Warning);
+    }
+
+    /// <summary>
+    /// How much of the catalogue <paramref name="model"/> knows: it ranks only items it has vectors for (the rest of a list
+    /// comes from the fallback), so a model trained on another shop serves that shop's items or none.
+    /// </summary>
+    public CatalogueFit FitOf(ServingModel model)
+    {
+        var catalogue = 0;
+        var known = 0;
+        foreach (var entry in _catalogue.Entries())
+        {
+            catalogue++;
+            known += model.IndexOf(entry.Item.ItemId) > 0 ? 1 : 0;
+        }
+        var coverage = catalogue == 0 ? 0 : (double)known / catalogue;
+        var warning = catalogue > 0 && coverage < Options.LowCatalogueCoverage
+            ? $"model {model.Version} knows {known:N0} of the catalogue's {catalogue:N0} items ({coverage:P1}): it ranks only those, and the "
+              + "fallback fills the rest of every list; train it on this shop's events"
+            : null;
+        return new CatalogueFit(known, catalogue, coverage, warning);
+    }
 
     private void Assign(ServingModel primary, ServingModel? candidate, double share)
     {

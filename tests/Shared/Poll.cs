@@ -1,4 +1,4 @@
-namespace Recsys.Cluster.FunctionalTests;
+namespace Recsys.Tests.Shared;
 
 /// <summary>Waits for a condition with a deadline, failing with what was awaited: the tests' only synchronisation.</summary>
 public static class Poll
