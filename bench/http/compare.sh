@@ -16,6 +16,7 @@ case "$LOAD" in
   *) echo "LOAD must be recommendations or events"; exit 2 ;;
 esac
 KEY=bench-key-$(date +%s)-0123456789
+export RECSYS_API_KEY=$KEY # the servers and the wrk scripts read it from the environment
 ARGS=()
 [ "$LOAD" = events ] && WRK=(-t2 -c16 -s bench/http/events.lua) && ARGS=(-- "$KEY" 100 1000)
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }

@@ -8,6 +8,7 @@ PORT=${PORT:-8080}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-15s}
 KEY=bench-key-$(date +%s)-0123456789
+export RECSYS_API_KEY=$KEY # the servers and the wrk scripts read it from the environment
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
 
 dotnet build src/Recsys.Cli -c Release -nologo -v q >/dev/null

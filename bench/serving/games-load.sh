@@ -21,6 +21,7 @@ EVENT_INTERVAL_MS=${EVENT_INTERVAL_MS:-70}
 PROBES=${PROBES:-300}
 URL="http://127.0.0.1:$PORT"
 KEY=bench-key-$(date +%s)-0123456789
+export RECSYS_API_KEY=$KEY # the servers and the wrk scripts read it from the environment
 LOG=${TMPDIR:-/tmp}/recsys-games-load
 mkdir -p "$LOG"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }

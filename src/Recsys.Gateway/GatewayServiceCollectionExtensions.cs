@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Recsys.Contracts;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
+using Recsys.Domain.Recommendation;
 using Recsys.Gateway.Endpoints;
 using Recsys.Silo;
 
@@ -17,7 +18,8 @@ namespace Recsys.Gateway;
 
 public static class GatewayServiceCollectionExtensions
 {
-    public const string WriteRateLimitPolicy = "per-api-key";
+    public const string WriteRateLimitPolicy = "writes-per-key";
+    public const string ReadRateLimitPolicy = "reads-per-key";
 
     /// <summary>The gateway's services: options, validators, API keys, rate limiting, JSON, OpenAPI, error mapping.</summary>
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder, GatewayOptions options)
@@ -26,43 +28,69 @@ public static class GatewayServiceCollectionExtensions
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new EventValidator(new EventValidationOptions(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(new RecommendationId(RecommendationIdSecret(options)));
+        services.AddSingleton(sp => new EventValidator(new EventValidationOptions(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RecommendationId>()));
         services.AddSingleton(new CatalogueItemValidator());
         services.AddSingleton<ApiKeyValidator>();
-        services.AddSingleton<RequireApiKeyFilter>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddOpenApi();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddPolicy(WriteRateLimitPolicy, context =>
+            // Partitions by which key matched (never by the raw header, which anyone could vary at will); keyless public
+            // reads by the client's address.
+            var keyPartitions = Enumerable.Range(0, options.Keys.Count).Select(static i => "key-" + i).ToArray();
+            string Partition(HttpContext context) =>
+                context.RequestServices.GetRequiredService<ApiKeyValidator>().Match(context) is { IsValid: true } key
+                    ? keyPartitions[key.Index]
+                    : "address-" + context.Connection.RemoteIpAddress;
+            TokenBucketRateLimiterOptions Bucket(int perSecond, int burst) => new()
             {
-                // Partition by which key matched (never by the raw header, which anyone could vary at will).
-                var keyIndex = context.RequestServices.GetRequiredService<ApiKeyValidator>().Match(context);
-                return RateLimitPartition.GetTokenBucketLimiter(keyIndex, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = options.WriteBurst,
-                    TokensPerPeriod = options.WriteRequestsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
+                TokenLimit = burst,
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
+            limiter.AddPolicy(WriteRateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(Partition(context),
+                _ => Bucket(options.WriteRequestsPerSecond, options.WriteBurst)));
+            limiter.AddPolicy(ReadRateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(Partition(context),
+                _ => Bucket(options.ReadRequestsPerSecond, options.ReadBurst)));
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Results.Problem($"this API key sent more than {options.WriteRequestsPerSecond} write requests per second; retry after the Retry-After header's seconds",
-                    statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests").ExecuteAsync(rejected.HttpContext);
+                rejected.HttpContext.Response.Headers.RetryAfter =
+                    Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var reads = HttpMethods.IsGet(rejected.HttpContext.Request.Method);
+                var limit = reads ? options.ReadRequestsPerSecond : options.WriteRequestsPerSecond;
+                await Results.Problem(
+                        $"this API key sent more than {limit} {(reads ? "read" : "write")} requests per second; retry after the Retry-After header's seconds",
+                        statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests")
+                    .ExecuteAsync(rejected.HttpContext);
             };
         });
         return builder;
     }
 
-    /// <summary>Write and admin endpoints: a valid X-Api-Key and the per-key rate limit.</summary>
-    public static RouteHandlerBuilder RequireApiKey(this RouteHandlerBuilder endpoint) =>
-        endpoint.AddEndpointFilter<RequireApiKeyFilter>().RequireRateLimiting(WriteRateLimitPolicy);
+    /// <summary>
+    /// An endpoint for keys with <paramref name="scope"/> (401 without a valid key, 403 with one that lacks it), under
+    /// the per-key rate limit of reads (GET) or writes. <paramref name="publicAccess"/> also lets keyless requests in.
+    /// </summary>
+    public static RouteHandlerBuilder RequireScope(this RouteHandlerBuilder endpoint, ApiScopes scope, bool publicAccess = false)
+    {
+        endpoint.AddEndpointFilterFactory((factory, next) =>
+        {
+            var filter = new RequireScopeFilter(factory.ApplicationServices.GetRequiredService<ApiKeyValidator>(), scope, publicAccess);
+            return invocation => filter.InvokeAsync(invocation, next);
+        });
+        var reads = scope == ApiScopes.Read;
+        return endpoint.RequireRateLimiting(reads ? ReadRateLimitPolicy : WriteRateLimitPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+    }
 
     /// <summary>The middleware every /v1 endpoint relies on (problem details, rate limiting) and the OpenAPI document.</summary>
     public static WebApplication UseRecsysMiddleware(this WebApplication app)
@@ -78,9 +106,10 @@ public static class GatewayServiceCollectionExtensions
     public static WebApplication MapRecsysApi(this WebApplication app)
     {
         var v1 = app.MapGroup("/v1").WithTags("v1");
+        var options = app.Services.GetRequiredService<GatewayOptions>();
         v1.MapEventEndpoints();
-        v1.MapItemEndpoints();
-        v1.MapUserEndpoints();
+        v1.MapItemEndpoints(options.PublicRecommendations);
+        v1.MapUserEndpoints(options.PublicRecommendations);
         v1.MapAdminEndpoints();
         return app;
     }
@@ -102,6 +131,11 @@ public static class GatewayServiceCollectionExtensions
             ProblemDetails = { Status = context.Response.StatusCode, Detail = detail },
         });
     }
+
+    /// <summary>The configured secret, or one derived from the keys (every gateway of a cluster shares them).</summary>
+    private static byte[] RecommendationIdSecret(GatewayOptions options) =>
+        System.Text.Encoding.UTF8.GetBytes(options.RecommendationIdSecret
+            ?? "recsys recommendation ids|" + string.Join("|", options.Keys.Select(static k => k.Key).Order(StringComparer.Ordinal)));
 
     /// <summary>Binds a configuration section onto defaults, so unset keys keep their defaults.</summary>
     public static T Bind<T>(this IConfiguration configuration, string section, T defaults) where T : class

@@ -26,11 +26,13 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     private readonly ActiveUsers _active;
     private readonly UserReads _reads;
     private readonly ILogger _logger;
+    private readonly RecommendationId _ids;
     private long _accepted;
 
-    public GrainFrontend(IGrainFactory grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search, ActiveUsers active,
-        UserReads reads, ILoggerFactory loggers)
+    public GrainFrontend(IGrainFactory grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search,
+        ActiveUsers active, UserReads reads, RecommendationId ids, ILoggerFactory loggers)
     {
+        _ids = ids;
         _grains = grains;
         _ingress = ingress;
         _catalogue = catalogue;
@@ -189,6 +191,6 @@ public sealed class GrainFrontend : IFrontend, IDisposable
         {
             span.SetTag("recsys.model_version", modelVersion); // only on recorded spans: the request's activity exists for log scopes too
         }
-        return RecommendationId.New(modelVersion);
+        return _ids.New(modelVersion);
     }
 }

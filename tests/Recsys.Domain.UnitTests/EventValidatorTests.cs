@@ -20,21 +20,30 @@ public class EventValidatorTests
     [Fact]
     public void A_recommendation_id_we_issued_is_carried_and_anything_else_is_named()
     {
-        var issued = Recommendation.RecommendationId.New("games-v2.1");
+        var ids = new Recommendation.RecommendationId("a secret of the service, 32+ chars"u8);
+        var validator = new EventValidator(new EventValidationOptions(), _clock, ids);
+        var issued = ids.New("games-v2.1");
         Assert.True(Recommendation.RecommendationId.TryGetModelVersion(issued, out var version));
         Assert.Equal("games-v2.1", version);
+        Assert.Matches("^[0-9a-f]{32}\\.[0-9a-f]{16}\\.games-v2\\.1$", issued);
 
         var errors = new List<FieldError>();
-        Assert.True(Validator.TryValidate(TestData.Input() with { RecommendationId = issued }, "", out var e, errors));
+        Assert.True(validator.TryValidate(TestData.Input() with { RecommendationId = issued }, "", out var e, errors));
         Assert.Equal(issued, e!.RecommendationId);
 
-        foreach (var bad in new[] { "", "abc", new string('a', 32) + ".", new string('g', 32) + ".v1", new string('a', 32) + "-v1",
-                     new string('a', 32) + ".v", new string('a', 32) + "." + new string('v', 129) })
+        var otherService = new Recommendation.RecommendationId("another service's secret, 32+ chars"u8).New("games-v2.1");
+        var forgedVersion = issued[..50] + "games-v9"; // a real id's signature over another version
+        var flipped = issued[..33] + (issued[33] == '0' ? '1' : '0') + issued[34..];
+        var hex = new string('a', 32);
+        foreach (var bad in new[] { "", "abc", hex + ".", hex + ".v1", hex + "." + new string('b', 16) + ".v1", otherService, forgedVersion, flipped,
+                     hex + "." + new string('g', 16) + ".v1", hex + "." + new string('b', 16) + "." + new string('v', 129) })
         {
             errors.Clear();
-            Assert.False(Validator.TryValidate(TestData.Input() with { RecommendationId = bad }, "events[1].", out _, errors));
+            Assert.False(validator.TryValidate(TestData.Input() with { RecommendationId = bad }, "events[1].", out _, errors), bad);
             Assert.Equal("events[1].recommendationId", Assert.Single(errors).Field);
         }
+        // Without the secret (the import command's offline check) only the form is checked.
+        Assert.True(Validator.TryValidate(TestData.Input() with { RecommendationId = otherService }, "", out _, errors));
     }
 
     [Theory]

@@ -29,7 +29,7 @@ public sealed class RecommendationTests : IAsyncLifetime
         var response = await _server.GetJsonAsync($"/v1/users/{stranger}/recommendations?k=5&category=cold-start");
         Assert.Equal(stranger, (string)response["userId"]!);
         Assert.Equal("fallback-v1", (string)response["modelVersion"]!);
-        Assert.Matches("^[0-9a-f]{32}\\.fallback-v1$", (string)response["recommendationId"]!); // the id names the version that made the list
+        Assert.Matches("^[0-9a-f]{32}\\.[0-9a-f]{16}\\.fallback-v1$", (string)response["recommendationId"]!); // the id names the version that made the list
         var items = response["items"]!.AsArray();
         Assert.Equal([hit, other], items.Select(i => (string)i!["itemId"]!));
         Assert.Equal("popular in cold-start", (string)items[0]!["reason"]!);

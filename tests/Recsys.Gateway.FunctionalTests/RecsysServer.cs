@@ -15,7 +15,14 @@ namespace Recsys.Gateway.FunctionalTests;
 /// <summary>A real embedded server on a free loopback port, with every log line captured.</summary>
 public sealed class RecsysServer : IAsyncDisposable
 {
+    /// <summary>The main key: every scope.</summary>
     public const string ApiKey = "functional-test-key-5f0c2e9a7b";
+
+    /// <summary>A storefront's key: read only.</summary>
+    public const string ReadKey = "functional-read-key-3d81c6f0a2";
+
+    /// <summary>An event pipeline's key: write only.</summary>
+    public const string WriteKey = "functional-write-key-9b27e4d15c";
 
     private readonly WebApplication _app;
 
@@ -25,17 +32,22 @@ public sealed class RecsysServer : IAsyncDisposable
         Logs = logs;
         BaseAddress = new Uri(app.Urls.Single());
         Client = new HttpClient { BaseAddress = BaseAddress };
+        Client.DefaultRequestHeaders.Add(ApiKeyValidator.HeaderName, ReadKey);
         Writer = new HttpClient { BaseAddress = BaseAddress };
         Writer.DefaultRequestHeaders.Add(ApiKeyValidator.HeaderName, ApiKey);
+        Anonymous = new HttpClient { BaseAddress = BaseAddress };
     }
 
     public Uri BaseAddress { get; }
 
-    /// <summary>No API key: what a storefront reading recommendations uses.</summary>
+    /// <summary>Sends the read key: what a storefront's back end reading recommendations uses.</summary>
     public HttpClient Client { get; }
 
-    /// <summary>Sends the API key: what an event pipeline uses.</summary>
+    /// <summary>Sends the main key (every scope): what an event pipeline and an operator use.</summary>
     public HttpClient Writer { get; }
+
+    /// <summary>Sends no key.</summary>
+    public HttpClient Anonymous { get; }
 
     public CapturingLoggerProvider Logs { get; }
 
@@ -61,7 +73,9 @@ public sealed class RecsysServer : IAsyncDisposable
     public static async Task<RecsysServer> StartAsync(IEnumerable<string>? settings = null, bool demo = false, int demoUsers = 50, int demoEvents = 3000)
     {
         // Rankings refresh on every read in tests, so that an assertion sees the events it just sent.
-        string[] defaults = ["Recsys:Silo:TrendingRefreshInterval=00:00:00", "Recsys:Silo:CoOccurrence:RefreshInterval=00:00:00"];
+        string[] defaults = ["Recsys:Silo:TrendingRefreshInterval=00:00:00", "Recsys:Silo:CoOccurrence:RefreshInterval=00:00:00",
+            "Recsys:Gateway:Keys:0:Key=" + ReadKey, "Recsys:Gateway:Keys:0:Scopes=Read",
+            "Recsys:Gateway:Keys:1:Key=" + WriteKey, "Recsys:Gateway:Keys:1:Scopes=Write"];
         var logs = new CapturingLoggerProvider();
         var app = EmbeddedServer.Build(
             new ServeSettings
@@ -131,6 +145,7 @@ public sealed class RecsysServer : IAsyncDisposable
     {
         Client.Dispose();
         Writer.Dispose();
+        Anonymous.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -73,6 +73,6 @@ public class ServerLifecycleTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => Hosting.EmbeddedServer.Build(
             new Hosting.ServeSettings { Urls = "http://0.0.0.0:0", Demo = true }));
-        Assert.Contains("--api-key", error.Message, StringComparison.Ordinal);
+        Assert.Contains("RECSYS_API_KEY", error.Message, StringComparison.Ordinal);
     }
 }

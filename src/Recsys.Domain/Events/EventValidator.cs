@@ -17,7 +17,8 @@ public sealed record EventValidationOptions
 }
 
 /// <summary>Turns raw inputs into <see cref="BehaviourEvent"/>s, naming every field that is wrong.</summary>
-public sealed partial class EventValidator(EventValidationOptions options, TimeProvider clock)
+/// <remarks>With <paramref name="ids"/>, a recommendation id must carry this service's signature; without, its form is checked.</remarks>
+public sealed partial class EventValidator(EventValidationOptions options, TimeProvider clock, RecommendationId? ids = null)
 {
     private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
 
@@ -63,7 +64,8 @@ public sealed partial class EventValidator(EventValidationOptions options, TimeP
             errors.Add(new(fieldPrefix + "query", "is required for a search event without an itemId"));
         }
 
-        if (input.RecommendationId is not null && !RecommendationId.TryGetModelVersion(input.RecommendationId, out _))
+        if (input.RecommendationId is not null
+            && (ids is null ? !RecommendationId.TryGetModelVersion(input.RecommendationId, out _) : !ids.IsAuthentic(input.RecommendationId)))
         {
             errors.Add(new(fieldPrefix + "recommendationId",
                 $"'{Identifier.Shorten(input.RecommendationId)}' is not a recommendation id this service issued; pass on the recommendationId of a recommendations response unchanged, or leave it out"));

@@ -21,20 +21,18 @@ public static class AdminEndpoints
     {
         var admin = v1.MapGroup("/admin/models").WithTags("admin");
         admin.MapGet("", GetModelsAsync)
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Admin)
             .Produces<ModelsResponse>()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithName("Models")
             .WithSummary("Loaded models and feedback per model version")
             .WithDescription("Feedback counts the lists each version served and the accepted events that carried one of its recommendationIds; " +
                              "clickThroughRate is click events per list, purchaseRate purchase events per list.");
 
         admin.MapPost("", LoadModelAsync)
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Admin)
             .Accepts<ModelLoadRequest>("application/json")
             .Produces<ModelsResponse>()
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithName("LoadModel")
@@ -44,14 +42,14 @@ public static class AdminEndpoints
                              "model are recomputed when each user next asks. A candidate serves a stable share of users, chosen by a hash of the user id.");
 
         admin.MapPost("/candidate/promote", (IFrontend cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: true))
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Admin)
             .Produces<ModelsResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("PromoteCandidate")
             .WithSummary("End the A/B test: the candidate becomes the primary for every user");
 
         admin.MapDelete("/candidate", (IFrontend cluster, HttpContext context) => EndCandidateAsync(cluster, context, promote: false))
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Admin)
             .Produces<ModelsResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DropCandidate")

@@ -10,22 +10,21 @@ namespace Recsys.Gateway.Endpoints;
 
 public static class ItemEndpoints
 {
-    public static RouteGroupBuilder MapItemEndpoints(this RouteGroupBuilder v1)
+    public static RouteGroupBuilder MapItemEndpoints(this RouteGroupBuilder v1, bool publicAccess)
     {
         v1.MapPost("/items", PostItemsAsync)
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Write)
             .Accepts<ItemRequest[]>("application/json")
             .Produces<ItemsUpsertedResponse>()
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("UpsertItems")
             .WithSummary("Add or update catalogue items")
             .WithDescription("Each item replaces any earlier version with the same itemId. Invalid items are listed as items[i].field; the valid ones are still applied.");
 
         v1.MapGet("/items/{itemId}/similar", SimilarAsync)
+            .RequireScope(ApiScopes.Read, publicAccess)
             .Produces<SimilarItemsResponse>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -8,9 +8,10 @@ namespace Recsys.Gateway.Endpoints;
 
 public static class UserEndpoints
 {
-    public static RouteGroupBuilder MapUserEndpoints(this RouteGroupBuilder v1)
+    public static RouteGroupBuilder MapUserEndpoints(this RouteGroupBuilder v1, bool publicRecommendations)
     {
         v1.MapGet("/users/{userId}/recommendations", RecommendAsync)
+            .RequireScope(ApiScopes.Read, publicRecommendations)
             .Produces<RecommendationsResponse>()
             .ProducesValidationProblem()
             .WithName("Recommendations")
@@ -19,6 +20,7 @@ public static class UserEndpoints
                              "Users with no history get trending items.");
 
         v1.MapGet("/users/{userId}", GetUserAsync)
+            .RequireScope(ApiScopes.Read)
             .Produces<UserProfileResponse>()
             .ProducesValidationProblem()
             .WithName("User")

@@ -51,9 +51,8 @@ public static class ClusterMode
     {
         var v1 = app.MapGroup("/v1").WithTags("v1");
         v1.MapGet("/admin/cluster", (ClusterStatus status) => TypedResults.Json(status.Read(), ApiJsonContext.Default.ClusterStatusResponse))
-            .RequireApiKey()
+            .RequireScope(ApiScopes.Admin)
             .Produces<ClusterStatusResponse>()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithTags("admin")
             .WithName("ClusterStatus")
             .WithSummary("This silo's roles, the event queues it pulls, and the members it sees");

@@ -51,19 +51,24 @@ public static class EmbeddedServer
         builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.AddServiceDefaults();
 
+        // The main key (--api-key or RECSYS_API_KEY) has every scope; Recsys:Gateway:Keys adds keys with fewer.
+        var configured = builder.Configuration.Bind("Recsys:Gateway", new GatewayOptions());
         var apiKey = settings.ApiKey ?? Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable);
         var generatedKey = false;
-        if (string.IsNullOrEmpty(apiKey))
+        if (string.IsNullOrEmpty(apiKey) && configured.Keys.Count == 0)
         {
             if (!settings.Demo || !IsLoopbackOnly(settings.Urls))
             {
                 throw new InvalidOperationException(
-                    $"no API key: pass --api-key or set {ApiKeyEnvironmentVariable} (at least 16 characters). Only 'serve --demo' on localhost makes one up.");
+                    $"no API key: set {ApiKeyEnvironmentVariable} (at least 16 characters) or Recsys:Gateway:Keys. Only 'serve --demo' on localhost makes one up.");
             }
             apiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             generatedKey = true;
         }
-        var gatewayOptions = builder.Configuration.Bind("Recsys:Gateway", new GatewayOptions()) with { ApiKeys = [apiKey] };
+        var gatewayOptions = configured with
+        {
+            Keys = string.IsNullOrEmpty(apiKey) ? configured.Keys : [.. configured.Keys, new ApiKey { Key = apiKey, Scopes = ApiScopes.All }],
+        };
         var siloOptions = builder.Configuration.Bind("Recsys:Silo", new SiloOptions());
         if (gatewayOptions.MaxEventsPerRequest > siloOptions.Users.DedupHorizon)
         {
