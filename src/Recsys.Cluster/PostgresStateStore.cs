@@ -143,6 +143,29 @@ public sealed class PostgresStateStore : IStateStore, IAsyncDisposable
 
     private sealed record PendingWrite(string Key, byte[] Data, string? ExpectedETag);
 
+    /// <summary>Erasure: removes the row at the version read (rare, so not batched); a row already gone is fine.</summary>
+    public async ValueTask DeleteAsync(string key, string? expectedETag, CancellationToken cancellationToken) =>
+        await WithRetryAsync("erase user state", async () =>
+        {
+            await using var command = _db.CreateCommand(
+                "DELETE FROM recsys_user_state WHERE user_id = $1 AND ($2::bigint IS NULL OR version = $2) RETURNING version");
+            command.Parameters.Add(new NpgsqlParameter { Value = key });
+            command.Parameters.Add(new NpgsqlParameter<long?>
+            {
+                TypedValue = expectedETag is null ? null : long.Parse(expectedETag, System.Globalization.CultureInfo.InvariantCulture),
+            });
+            if (await command.ExecuteScalarAsync(cancellationToken) is null && expectedETag is not null)
+            {
+                await using var exists = _db.CreateCommand("SELECT 1 FROM recsys_user_state WHERE user_id = $1");
+                exists.Parameters.Add(new NpgsqlParameter { Value = key });
+                if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
+                {
+                    throw new InconsistentStateException($"state of '{key}' changed since it was read; erase again");
+                }
+            }
+            return 0;
+        }, cancellationToken);
+
     /// <summary>Every stored user id and state (tests and tools; not a serving path).</summary>
     public async IAsyncEnumerable<(string UserId, byte[] Data)> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

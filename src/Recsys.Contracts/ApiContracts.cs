@@ -27,6 +27,15 @@ public sealed record UserProfileResponse(
     IReadOnlyList<string> RecentQueries,
     UserIntent? Intent);
 
+/// <summary>GET /v1/users/{userId}/export: everything the service keeps about the user.</summary>
+public sealed record UserExportResponse(
+    string UserId, long EventCount, DateTimeOffset? LastEventAt, IReadOnlyList<RecentBehaviour> Behaviours, IReadOnlyList<string> Purchased,
+    IReadOnlyList<string> RecentSearches, int RememberedEventIds, UserIntent? Intent, IReadOnlyList<float>? IntentVector);
+
+/// <summary>DELETE /v1/users/{userId}: what was removed.</summary>
+public sealed record UserErasedResponse(
+    string UserId, long Events, int Behaviours, int Purchases, int Searches, int EventIds, bool Intent);
+
 /// <summary>POST /v1/events: 202 when every event was valid.</summary>
 public sealed record EventsAcceptedResponse(int Received, int Accepted, int Duplicates, int Rejected);
 
@@ -79,6 +88,8 @@ public sealed record ClusterMember(string Name, string Address, string Status, s
 [JsonSerializable(typeof(RecommendationsResponse))]
 [JsonSerializable(typeof(SimilarItemsResponse))]
 [JsonSerializable(typeof(UserProfileResponse))]
+[JsonSerializable(typeof(UserExportResponse))]
+[JsonSerializable(typeof(UserErasedResponse))]
 [JsonSerializable(typeof(EventsAcceptedResponse))]
 [JsonSerializable(typeof(ItemsUpsertedResponse))]
 [JsonSerializable(typeof(ModelLoadRequest))]

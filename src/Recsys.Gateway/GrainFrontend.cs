@@ -119,6 +119,24 @@ public sealed class GrainFrontend : IFrontend, IDisposable
             view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null);
     }
 
+    public async Task<UserExportResponse> ExportUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        var export = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).ExportAsync());
+        var view = export.View;
+        return new UserExportResponse(userId, view.EventCount, view.LastEventAt,
+            view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
+            export.RememberedEventIds, view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null,
+            export.IntentVector);
+    }
+
+    public async Task<UserErasedResponse> EraseUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        var erased = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).EraseAsync());
+        _logger.LogInformation("Erased a user: {Events} events, {Behaviours} behaviours, {Purchases} purchases, {Searches} searches",
+            erased.Events, erased.Behaviours, erased.Purchases, erased.Searches); // never the id: logs keep no user data
+        return new UserErasedResponse(userId, erased.Events, erased.Behaviours, erased.Purchases, erased.Searches, erased.EventIds, erased.Intent);
+    }
+
     public Task<ModelsResponse> GetModelsAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new ModelsResponse(_services.Serving.Describe(), Feedback.Snapshot()));
 

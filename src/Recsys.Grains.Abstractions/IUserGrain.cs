@@ -18,4 +18,10 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>The user's recent behaviour, purchases, searches and intent.</summary>
     [AlwaysInterleave]
     Task<UserView> GetViewAsync(int recentLimit);
+
+    /// <summary>Everything held about the user (a turn of its own, so it sees a consistent, committed state).</summary>
+    Task<UserExport> ExportAsync();
+
+    /// <summary>Removes the user from memory and storage; events that arrive later start a fresh history.</summary>
+    Task<ErasureReceipt> EraseAsync();
 }

@@ -33,8 +33,20 @@ public sealed class StateStoreGrainStorage(IStateStore store) : IGrainStorage
         }
     }
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        throw new NotSupportedException("user records are not cleared yet (erasure comes with the hardening work)");
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        try
+        {
+            await store.DeleteAsync(KeyOf(grainId), grainState.ETag, CancellationToken.None);
+        }
+        catch (Silo.State.InconsistentStateException conflict)
+        {
+            throw new Orleans.Storage.InconsistentStateException(conflict.Message, conflict);
+        }
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        grainState.State = (T)(object)new UserRecord { Data = [] };
+    }
 
     private static string KeyOf(GrainId grainId) => grainId.Key.ToString()!;
 }

@@ -137,6 +137,30 @@ public sealed class UserGrain(
         return Task.FromResult(reads.View(_local, recentLimit));
     }
 
+    public Task<UserExport> ExportAsync()
+    {
+        ForgetIfUnknown();
+        return Task.FromResult(new UserExport(reads.View(_local, int.MaxValue), _state.RememberedEventIds, _local.Intent.Current?.Vector));
+    }
+
+    public async Task<ErasureReceipt> EraseAsync()
+    {
+        var receipt = new ErasureReceipt(_state.EventCount, _state.WindowCount, _state.Purchased.Count, _state.Queries.Count,
+            _state.RememberedEventIds, _local.Intent.Current is not null);
+        if (record.RecordExists)
+        {
+            await record.ClearStateAsync();
+        }
+        // Reads from here on see a user never seen; the activation (and its intent, pending encodes) goes with the turn.
+        _state = new UserState(UserId, services.UserOptions);
+        _unwritten = false;
+        active.Deactivated(_local);
+        _local = new LocalUser(UserId, _state.Snapshot());
+        active.Activated(_local);
+        DeactivateOnIdle();
+        return receipt;
+    }
+
     private Task WriteRecordAsync(CancellationToken cancellationToken)
     {
         record.State = new UserRecord { Data = services.Codec.Encode(_state) };

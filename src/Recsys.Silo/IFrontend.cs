@@ -25,6 +25,10 @@ public interface IFrontend
 
     Task<UserProfileResponse> GetUserAsync(string userId, int recentLimit, CancellationToken cancellationToken);
 
+    Task<UserExportResponse> ExportUserAsync(string userId, CancellationToken cancellationToken);
+
+    Task<UserErasedResponse> EraseUserAsync(string userId, CancellationToken cancellationToken);
+
     /// <summary>The loaded models and the feedback per model version.</summary>
     Task<ModelsResponse> GetModelsAsync(CancellationToken cancellationToken);
 

@@ -202,7 +202,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_full_batch_resent_whole_in_halves_and_after_interleaved_traffic_is_applied_once_through_the_stream()
+    public async Task A_full_batch_resent_whole_in_halves_and_after_interleaved_traffic_is_applied_once_and_erasure_removes_the_row()
     {
         var gateway = await StartAsync("gateway", "gateway");
         await StartAsync("worker", "w1");
@@ -235,6 +235,17 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
             return (string?)profile?["recent"]?.AsArray().FirstOrDefault()?["itemId"] == "last-item";
         }, TimeSpan.FromMinutes(1), "the last event to be applied");
         Assert.Equal(1301, (int)profile!["eventCount"]!);
+
+        // Erasure reaches the grain on the worker and the stored row.
+        using var erase = await gateway.Client.DeleteAsync($"/v1/users/{user}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, erase.StatusCode);
+        var erased = await erase.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal(1301, (long)erased!["events"]!);
+        await using (var store = new PostgresStateStore(_run.Database.ConnectionString, NullLogger.Instance))
+        {
+            Assert.Null(await store.ReadAsync(user, CancellationToken.None));
+        }
+        Assert.Equal(0, (int)(await gateway.Client.GetFromJsonAsync<JsonObject>($"/v1/users/{user}"))!["eventCount"]!);
     }
 
     internal static async Task<int[]> OwnedAsync(SiloProcess silo)

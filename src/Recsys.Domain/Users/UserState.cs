@@ -113,6 +113,9 @@ public sealed class UserState
     /// <summary>The window, oldest first.</summary>
     public ReadOnlySpan<BehaviourRecord> Window => _window.AsSpan(0, _windowCount);
 
+    /// <summary>Event ids held for dedup (hashed; a count, for export and erasure).</summary>
+    public int RememberedEventIds => _eventKeyCount;
+
     public IReadOnlyList<int> Purchased => (IReadOnlyList<int>?)_purchased ?? [];
 
     public IReadOnlyList<string> Queries => (IReadOnlyList<string>?)_queries ?? [];

@@ -26,7 +26,41 @@ public static class UserEndpoints
             .WithName("User")
             .WithSummary("A user's recent behaviour and inferred intent")
             .WithDescription("Query: recent (how many recent behaviours, newest first; default 50).");
+
+        v1.MapGet("/users/{userId}/export", ExportAsync)
+            .RequireScope(ApiScopes.Read)
+            .Produces<UserExportResponse>()
+            .ProducesValidationProblem()
+            .WithName("ExportUser")
+            .WithSummary("Everything the service keeps about a user (a data subject's access request)");
+
+        v1.MapDelete("/users/{userId}", EraseAsync)
+            .RequireScope(ApiScopes.Write)
+            .Produces<UserErasedResponse>()
+            .ProducesValidationProblem()
+            .WithName("EraseUser")
+            .WithSummary("Erase a user everywhere the service keeps them; later events start a fresh history")
+            .WithDescription("Removes the user's grain, stored record, cached intent and dedup ids, and answers what was removed. " +
+                             "Trending and co-occurrence keep item counts only, with no user in them.");
         return v1;
+    }
+
+    private static async Task<IResult> ExportAsync(string userId, HttpContext context, IFrontend cluster)
+    {
+        var errors = new List<Domain.Events.FieldError>();
+        QueryParameters.CheckId(userId, "userId", errors);
+        return errors.Count > 0
+            ? Problems.Invalid("Invalid request", "fix the user id and retry", errors)
+            : TypedResults.Json(await cluster.ExportUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserExportResponse);
+    }
+
+    private static async Task<IResult> EraseAsync(string userId, HttpContext context, IFrontend cluster)
+    {
+        var errors = new List<Domain.Events.FieldError>();
+        QueryParameters.CheckId(userId, "userId", errors);
+        return errors.Count > 0
+            ? Problems.Invalid("Invalid request", "fix the user id and retry", errors)
+            : TypedResults.Json(await cluster.EraseUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserErasedResponse);
     }
 
     private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IFrontend cluster, GatewayOptions options)

@@ -18,6 +18,9 @@ public interface IStateStore
 
     /// <summary>Writes when the stored version is <paramref name="expectedETag"/> (null: when nothing is stored); returns the new tag.</summary>
     ValueTask<string> WriteAsync(string key, byte[] data, string? expectedETag, CancellationToken cancellationToken);
+
+    /// <summary>Removes the record when it is at <paramref name="expectedETag"/> (erasure); nothing stored is not an error.</summary>
+    ValueTask DeleteAsync(string key, string? expectedETag, CancellationToken cancellationToken);
 }
 
 public sealed class InMemoryStateStore : IStateStore
@@ -44,6 +47,20 @@ public sealed class InMemoryStateStore : IStateStore
             var etag = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _records[key] = new StoredState(data, etag);
             return ValueTask.FromResult(etag);
+        }
+    }
+
+    public ValueTask DeleteAsync(string key, string? expectedETag, CancellationToken cancellationToken)
+    {
+        lock (_writeGate)
+        {
+            var current = _records.TryGetValue(key, out var state) ? state.ETag : null;
+            if (current is not null && !string.Equals(current, expectedETag, StringComparison.Ordinal))
+            {
+                throw new InconsistentStateException($"state of '{key}' is at version {current}, not {expectedETag ?? "(none)"}: it changed since it was read");
+            }
+            _records.TryRemove(key, out _);
+            return ValueTask.CompletedTask;
         }
     }
 }
