@@ -14,7 +14,8 @@ internal static class CommonOptions
 
     public static Option<string?> ApiKey() => new("--api-key")
     {
-        Description = $"The API key for write endpoints (default: the {EmbeddedServer.ApiKeyEnvironmentVariable} environment variable).",
+        Description = $"The API key (default, and better: the {EmbeddedServer.ApiKeyEnvironmentVariable} environment variable; an argument is " +
+                      "visible to every local user in the process list).",
     };
 
     public static Option<bool> Json() => new("--json")
