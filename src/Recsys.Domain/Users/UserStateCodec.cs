@@ -44,11 +44,11 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options,
             }
             var (older, newer) = state.EventKeysOldestFirst();
             writer.Write(older.Length + newer.Length);
-            WriteKeys(writer, older.Span);
-            WriteKeys(writer, newer.Span);
+            WriteLittleEndian(writer, older.Span);
+            WriteLittleEndian(writer, newer.Span);
             var (olderMinutes, newerMinutes) = state.EventKeyMinutesOldestFirst();
-            WriteMinutes(writer, olderMinutes.Span);
-            WriteMinutes(writer, newerMinutes.Span);
+            WriteLittleEndian(writer, olderMinutes.Span);
+            WriteLittleEndian(writer, newerMinutes.Span);
             writer.Write(state.Purchased.Count);
             foreach (var item in state.Purchased)
             {
@@ -68,30 +68,25 @@ public sealed class UserStateCodec(ItemRegistry items, UserStateOptions options,
         return encoded;
     }
 
-    /// <summary>Keys as <see cref="BinaryWriter.Write(ulong)"/> writes each (little-endian), in one copy where the machine is.</summary>
-    private static void WriteKeys(BinaryWriter writer, ReadOnlySpan<ulong> keys)
+    /// <summary>
+    /// Values as <see cref="BinaryWriter"/> writes each (little-endian), in one copy where the machine is little-endian:
+    /// the dedup keys and their minutes are most of a record.
+    /// </summary>
+    private static void WriteLittleEndian<T>(BinaryWriter writer, ReadOnlySpan<T> values) where T : unmanaged
     {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
         if (BitConverter.IsLittleEndian)
         {
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(keys));
+            writer.Write(bytes);
             return;
         }
-        foreach (var key in keys)
+        var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        Span<byte> element = stackalloc byte[size];
+        for (var i = 0; i < bytes.Length; i += size)
         {
-            writer.Write(key);
-        }
-    }
-
-    private static void WriteMinutes(BinaryWriter writer, ReadOnlySpan<ushort> minutes)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(minutes));
-            return;
-        }
-        foreach (var minute in minutes)
-        {
-            writer.Write(minute);
+            bytes.Slice(i, size).CopyTo(element);
+            element.Reverse();
+            writer.Write(element);
         }
     }
 

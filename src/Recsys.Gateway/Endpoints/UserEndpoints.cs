@@ -45,22 +45,19 @@ public static class UserEndpoints
         return v1;
     }
 
-    private static async Task<IResult> ExportAsync(string userId, HttpContext context, IFrontend cluster)
-    {
-        var errors = new List<Domain.Events.FieldError>();
-        QueryParameters.CheckId(userId, "userId", errors);
-        return errors.Count > 0
-            ? Problems.Invalid("Invalid request", "fix the user id and retry", errors)
-            : TypedResults.Json(await cluster.ExportUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserExportResponse);
-    }
+    private static Task<IResult> ExportAsync(string userId, HttpContext context, IFrontend cluster) =>
+        ForValidUserAsync(userId, async () =>
+            TypedResults.Json(await cluster.ExportUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserExportResponse));
 
-    private static async Task<IResult> EraseAsync(string userId, HttpContext context, IFrontend cluster)
+    private static Task<IResult> EraseAsync(string userId, HttpContext context, IFrontend cluster) =>
+        ForValidUserAsync(userId, async () =>
+            TypedResults.Json(await cluster.EraseUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserErasedResponse));
+
+    private static async Task<IResult> ForValidUserAsync(string userId, Func<Task<IResult>> answer)
     {
         var errors = new List<Domain.Events.FieldError>();
         QueryParameters.CheckId(userId, "userId", errors);
-        return errors.Count > 0
-            ? Problems.Invalid("Invalid request", "fix the user id and retry", errors)
-            : TypedResults.Json(await cluster.EraseUserAsync(userId, context.RequestAborted), ApiJsonContext.Default.UserErasedResponse);
+        return errors.Count > 0 ? Problems.Invalid("Invalid request", "fix the user id and retry", errors) : await answer();
     }
 
     private static async Task<IResult> RecommendAsync(string userId, HttpContext context, IFrontend cluster, GatewayOptions options)
