@@ -51,9 +51,9 @@ public sealed record GatewayOptions
         {
             throw new ArgumentOutOfRangeException(nameof(WriteRequestsPerSecond), "rate limits must be at least 1");
         }
-        if (Keys.Any(static key => key.Key.Length < 16))
+        if (Keys.Any(static key => key.Key.Length is < 16 or > ApiKeyValidator.MaxKeyLength))
         {
-            throw new ArgumentException("API keys must be at least 16 characters long", nameof(Keys));
+            throw new ArgumentException($"API keys must be 16 to {ApiKeyValidator.MaxKeyLength} characters long", nameof(Keys));
         }
         if (Keys.Any(static key => key.Scopes == ApiScopes.None || (key.Scopes & ~ApiScopes.All) != 0))
         {

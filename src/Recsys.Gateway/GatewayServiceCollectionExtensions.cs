@@ -1,8 +1,6 @@
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,8 +16,6 @@ namespace Recsys.Gateway;
 
 public static class GatewayServiceCollectionExtensions
 {
-    public const string WriteRateLimitPolicy = "writes-per-key";
-    public const string ReadRateLimitPolicy = "reads-per-key";
 
     /// <summary>The gateway's services: options, validators, API keys, rate limiting, JSON, OpenAPI, error mapping.</summary>
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder, GatewayOptions options)
@@ -36,41 +32,6 @@ public static class GatewayServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddOpenApi();
-        services.AddRateLimiter(limiter =>
-        {
-            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            // Partitions by which key matched (never by the raw header, which anyone could vary at will); keyless public
-            // reads by the client's address.
-            var keyPartitions = Enumerable.Range(0, options.Keys.Count).Select(static i => "key-" + i).ToArray();
-            string Partition(HttpContext context) =>
-                context.RequestServices.GetRequiredService<ApiKeyValidator>().Match(context) is { IsValid: true } key
-                    ? keyPartitions[key.Index]
-                    : "address-" + context.Connection.RemoteIpAddress;
-            TokenBucketRateLimiterOptions Bucket(int perSecond, int burst) => new()
-            {
-                TokenLimit = burst,
-                TokensPerPeriod = perSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            };
-            limiter.AddPolicy(WriteRateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(Partition(context),
-                _ => Bucket(options.WriteRequestsPerSecond, options.WriteBurst)));
-            limiter.AddPolicy(ReadRateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(Partition(context),
-                _ => Bucket(options.ReadRequestsPerSecond, options.ReadBurst)));
-            limiter.OnRejected = async (rejected, cancellationToken) =>
-            {
-                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-                rejected.HttpContext.Response.Headers.RetryAfter =
-                    Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                var reads = HttpMethods.IsGet(rejected.HttpContext.Request.Method);
-                var limit = reads ? options.ReadRequestsPerSecond : options.WriteRequestsPerSecond;
-                await Results.Problem(
-                        $"this API key sent more than {limit} {(reads ? "read" : "write")} requests per second; retry after the Retry-After header's seconds",
-                        statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests")
-                    .ExecuteAsync(rejected.HttpContext);
-            };
-        });
         return builder;
     }
 
@@ -78,26 +39,18 @@ public static class GatewayServiceCollectionExtensions
     /// An endpoint for keys with <paramref name="scope"/> (401 without a valid key, 403 with one that lacks it), under
     /// the per-key rate limit of reads (GET) or writes. <paramref name="publicAccess"/> also lets keyless requests in.
     /// </summary>
-    public static RouteHandlerBuilder RequireScope(this RouteHandlerBuilder endpoint, ApiScopes scope, bool publicAccess = false)
-    {
-        endpoint.AddEndpointFilterFactory((factory, next) =>
-        {
-            var filter = new RequireScopeFilter(factory.ApplicationServices.GetRequiredService<ApiKeyValidator>(), scope, publicAccess);
-            return invocation => filter.InvokeAsync(invocation, next);
-        });
-        var reads = scope == ApiScopes.Read;
-        return endpoint.RequireRateLimiting(reads ? ReadRateLimitPolicy : WriteRateLimitPolicy)
+    public static RouteHandlerBuilder RequireScope(this RouteHandlerBuilder endpoint, ApiScopes scope, bool publicAccess = false) =>
+        endpoint.WithMetadata(new RequiredScope(scope, publicAccess)) // checked by ApiScopeMiddleware
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
-    }
 
-    /// <summary>The middleware every /v1 endpoint relies on (problem details, rate limiting) and the OpenAPI document.</summary>
+    /// <summary>The middleware every /v1 endpoint relies on (problem details, keys and rate limits) and the OpenAPI document.</summary>
     public static WebApplication UseRecsysMiddleware(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages(WriteStatusCodeProblemAsync);
-        app.UseRateLimiter();
+        app.UseMiddleware<ApiScopeMiddleware>();
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }

@@ -20,6 +20,12 @@ public sealed class RecommendationId
 
     private readonly byte[] _key;
 
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static byte[]? t_hmacKey;
+
     public RecommendationId(ReadOnlySpan<byte> secret) => _key = SHA256.HashData(secret);
 
     public string New(string modelVersion)
@@ -35,7 +41,7 @@ public sealed class RecommendationId
         {
             return false;
         }
-        var expected = Tag(id[..UniquePartLength], version);
+        var expected = Tag(id.AsSpan(0, UniquePartLength), version);
         return CryptographicOperations.FixedTimeEquals(
             Utf16Bytes(expected), Utf16Bytes(id.AsSpan(UniquePartLength + 1, TagLength)));
     }
@@ -58,11 +64,28 @@ public sealed class RecommendationId
         return true;
     }
 
-    private string Tag(string unique, string version)
+    private string Tag(ReadOnlySpan<char> unique, string version)
     {
-        Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(string.Concat(unique, ".", version)), mac);
+        // On the stack: every served list is signed (a version is short; a long one goes to the heap).
+        var size = UniquePartLength + 1 + Encoding.UTF8.GetMaxByteCount(version.Length);
+        Span<byte> message = size <= 512 ? stackalloc byte[512] : new byte[size];
+        var length = Encoding.UTF8.GetBytes(unique, message);
+        message[length++] = (byte)'.';
+        length += Encoding.UTF8.GetBytes(version, message[length..]);
+        // One HMAC per thread, reused: a one-shot HMAC fetches the algorithm from OpenSSL on every call.
+        var hmac = t_hmac is { } cached && ReferenceEquals(t_hmacKey, _key) ? cached : NewHmac();
+        hmac.AppendData(message[..length]);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        hmac.GetHashAndReset(mac);
         return Convert.ToHexStringLower(mac[..(TagLength / 2)]);
+    }
+
+    private IncrementalHash NewHmac()
+    {
+        t_hmac?.Dispose();
+        t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+        t_hmacKey = _key;
+        return t_hmac;
     }
 
     private static ReadOnlySpan<byte> Utf16Bytes(ReadOnlySpan<char> text) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(text);
