@@ -86,7 +86,7 @@ public sealed class UserGrain(
             }
             var e = events[i];
             var itemIndex = e.ItemId is null ? -1 : services.Catalogue.Items.GetOrAdd(e.ItemId);
-            applied[i] = _state.Apply(e, itemIndex, nowMs) == ApplyOutcome.Applied;
+            applied[i] = _state.Apply(e, itemIndex, nowMs, appliedCount) == ApplyOutcome.Applied;
             appliedCount += applied[i] ? 1 : 0;
             if (applied[i] && itemIndex >= 0)
             {

@@ -22,10 +22,10 @@ public class UserStateTests
     private UserStateCodec Codec(ItemRegistry items, UserStateOptions options) => new(items, options, _clock);
 
     /// <summary>Applies <paramref name="e"/>, accepted a step after the previous event.</summary>
-    private ApplyOutcome Apply(UserState state, BehaviourEvent e)
+    private ApplyOutcome Apply(UserState state, BehaviourEvent e, int appliedInBatch = -1)
     {
         _clock.Now += _step;
-        return state.Apply(e, e.ItemId is null ? -1 : _items.GetOrAdd(e.ItemId), NowMs);
+        return state.Apply(e, e.ItemId is null ? -1 : _items.GetOrAdd(e.ItemId), NowMs, appliedInBatch);
     }
 
     private string[] WindowItems(UserState state) => state.Window.ToArray().Select(r => _items.GetId(r.ItemIndex)).ToArray();
@@ -248,7 +248,22 @@ public class UserStateTests
     {
         var known = new bool[events.Length];
         state.MarkKnown(events, known);
-        return events.Where((e, i) => !known[i]).Count(e => Apply(state, e) == ApplyOutcome.Applied);
+        var applied = 0;
+        for (var i = 0; i < events.Length; i++)
+        {
+            applied += !known[i] && Apply(state, events[i], applied) == ApplyOutcome.Applied ? 1 : 0;
+        }
+        return applied;
+    }
+
+    [Fact]
+    public void An_id_twice_in_one_batch_is_applied_once_on_the_batch_path()
+    {
+        var state = new UserState("u", new UserStateOptions());
+        ApplyAll(state, Batch("old", 30));
+        BehaviourEvent[] batch = [.. Batch("n", 5), TestData.Event("u", "x", id: "n2"), TestData.Event("u", "y", id: "old3"), .. Batch("m", 2)];
+        Assert.Equal(7, ApplyAll(state, batch)); // n0..n4 and m0, m1; the second n2 and old3 are duplicates
+        Assert.Equal(37, state.EventCount);
     }
 
     [Fact]

@@ -123,6 +123,13 @@ public sealed class UserState
 
     public bool HasSeenEvent(string eventId) => HasSeenEventKey(Identifier.StableHash64(eventId));
 
+    private bool IsAmongNewestKeys(ulong key, int count)
+    {
+        var (older, newer) = EventKeysOldestFirst();
+        var fromNewer = Math.Min(count, newer.Length);
+        return newer.Span[^fromNewer..].Contains(key) || older.Span[^Math.Min(count - fromNewer, older.Length)..].Contains(key);
+    }
+
     private bool HasSeenEventKey(ulong key)
     {
         var (older, newer) = EventKeysOldestFirst();
@@ -143,12 +150,14 @@ public sealed class UserState
 
     /// <summary>
     /// Applies one event accepted at <paramref name="nowMs"/> (the server's clock, Unix milliseconds);
-    /// <paramref name="itemIndex"/> is -1 for a search without an item.
+    /// <paramref name="itemIndex"/> is -1 for a search without an item. In a batch that <see cref="MarkKnown"/> already
+    /// checked, <paramref name="appliedInBatch"/> (the events applied before this one) limits the check to the ids the
+    /// batch added: a user may hold thousands of ids, and scanning them twice per event showed in the event path's figures.
     /// </summary>
-    public ApplyOutcome Apply(BehaviourEvent e, int itemIndex, long nowMs)
+    public ApplyOutcome Apply(BehaviourEvent e, int itemIndex, long nowMs, int appliedInBatch = -1)
     {
         var key = Identifier.StableHash64(e.EventId);
-        if (HasSeenEventKey(key))
+        if (appliedInBatch >= 0 ? IsAmongNewestKeys(key, appliedInBatch) : HasSeenEventKey(key))
         {
             return ApplyOutcome.Duplicate;
         }
