@@ -4,6 +4,7 @@ using Recsys.Contracts;
 using Recsys.Domain.Catalogue;
 using Recsys.Domain.Events;
 using Recsys.Domain.Recommendation;
+using Recsys.Domain.Users;
 using Recsys.Grains;
 using Recsys.Silo;
 using Recsys.Silo.Serving;
@@ -86,9 +87,26 @@ public sealed class GrainFrontend : IFrontend, IDisposable
         using var span = SiloTelemetry.Source.StartActivity("recommend");
         var query = new RecommendQuery(count, filter);
         // A user whose grain is active on this silo is read from its published snapshot, without a grain call.
-        var list = _active.TryGet(userId, out var local)
-            ? await _reads.RecommendAsync(local, query)
-            : await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(query));
+        RecommendationList list;
+        if (_active.TryGet(userId, out var local))
+        {
+            list = await _reads.RecommendAsync(local, query);
+        }
+        else
+        {
+            try
+            {
+                list = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(query));
+            }
+            catch (ServiceUnavailableException)
+            {
+                // The user's silo died and membership has not moved them yet: a shopper gets what a new visitor would
+                // (trending, filtered) rather than an error page; their own list is back once the grain is elsewhere.
+                _logger.LogDebug("Recommendations answered from trending: the user's silo did not answer");
+                list = new RecommendationList(UserGrain.FallbackModelVersion,
+                    RecommendedEntries.From(_services.Recommender.Recommend(UserSnapshot.Empty, count, filter), _services.Recommender));
+            }
+        }
         return new RecommendationsResponse(userId, NewRecommendationId(list.ModelVersion), list.ModelVersion, ToContract(list.Items));
     }
 

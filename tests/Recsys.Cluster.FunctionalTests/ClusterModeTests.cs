@@ -99,7 +99,7 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         await probing;
 
         output.WriteLine($"killed w2 after {killedAt} of {workload.TotalEvents} events; POST answers: {Describe(workload.Statuses)}");
-        output.WriteLine($"recommendation reads: {reads.Succeeded} answered, {reads.Failed} failed ({reads.ErrorRate:P3}), longest gap {reads.LongestGap.TotalMilliseconds:0} ms");
+        output.WriteLine($"recommendation reads: {reads.Succeeded} answered, {reads.Failed} failed ({reads.ErrorRate:P3}: {string.Join(", ", reads.Failures.Select(f => $"{f.Key} x{f.Value}"))}), longest gap {reads.LongestGap.TotalMilliseconds:0} ms");
         // Reads of the dead silo's users wait out one response timeout, then retry on the silo that took them over.
         Assert.True(reads.ErrorRate < 0.01, $"{reads.Failed} of {reads.Succeeded + reads.Failed} reads failed");
         Assert.True(reads.Succeeded > 0);
@@ -271,6 +271,9 @@ internal sealed class ReadProbe(HttpClient gateway, EventWorkload workload)
 
     public int Failed { get; private set; }
 
+    /// <summary>What the failed reads answered (status code, or the exception's type).</summary>
+    public Dictionary<string, int> Failures { get; } = [];
+
     public TimeSpan LongestGap { get; private set; }
 
     public double ErrorRate => Succeeded + Failed == 0 ? 0 : (double)Failed / (Succeeded + Failed);
@@ -292,18 +295,24 @@ internal sealed class ReadProbe(HttpClient gateway, EventWorkload workload)
                 }
                 else
                 {
-                    Failed++;
+                    Fail(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                Failed++;
+                Fail(ex.GetType().Name);
             }
             await Task.Delay(5, CancellationToken.None);
         }
+    }
+
+    private void Fail(string what)
+    {
+        Failed++;
+        Failures[what] = Failures.GetValueOrDefault(what) + 1;
     }
 }
