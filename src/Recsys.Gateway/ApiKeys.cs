@@ -55,8 +55,7 @@ public sealed class ApiKeyValidator
     public KeyMatch Match(string? presented)
     {
         // Longer than every key: it matches none (and its own length is all the time could tell).
-        if (string.IsNullOrEmpty(presented) || Encoding.UTF8.GetMaxByteCount(presented.Length) > MaxKeyLength * 3
-            || Encoding.UTF8.GetByteCount(presented) > _paddedBytes)
+        if (string.IsNullOrEmpty(presented) || presented.Length > MaxKeyLength || Encoding.UTF8.GetByteCount(presented) > _paddedBytes)
         {
             return KeyMatch.None;
         }
