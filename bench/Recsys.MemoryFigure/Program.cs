@@ -43,6 +43,12 @@ try
     var after = Heap();
     Console.WriteLine($"{users:N0} users made resident in {watch.Elapsed.TotalSeconds:F1} s: heap {before / 1e6:F1} -> {after / 1e6:F1} MB, " +
                       $"{(after - before) / users:N0} bytes per resident user with its cached intent");
+    if (Environment.GetEnvironmentVariable("RECSYS_MEMORY_HOLD") == "1")
+    {
+        // For a heap dump of the measured state: dotnet-gcdump collect -p <pid>
+        Console.WriteLine($"holding (pid {Environment.ProcessId}); press Enter to stop");
+        Console.ReadLine();
+    }
     await app.StopAsync();
 }
 finally

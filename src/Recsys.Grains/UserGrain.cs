@@ -39,14 +39,14 @@ public sealed class UserGrain(
     private IGrainTimer? _forget;
     private bool _unwritten; // applied events the record does not hold yet (in-process memory only)
 
-    private string UserId => this.GetPrimaryKeyString();
+    private string UserId => _state.UserId; // one string per user: the grain key's is made anew on every call
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _state = record.RecordExists && record.State.Data.Length > 0
             ? services.Codec.Decode(record.State.Data)
-            : new UserState(UserId, services.UserOptions);
-        _local = new LocalUser(UserId, _state.Snapshot());
+            : new UserState(this.GetPrimaryKeyString(), services.UserOptions);
+        _local = new LocalUser(_state.UserId, _state.Snapshot());
         active.Activated(_local);
         return Task.CompletedTask;
     }
@@ -77,6 +77,7 @@ public sealed class UserGrain(
         var appliedCount = 0;
         var nowMs = services.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         _state.MarkKnown(events, applied);
+        _state.Reserve(events.Count - applied.Count(static known => known));
         for (var i = 0; i < events.Count; i++)
         {
             if (applied[i])
@@ -155,7 +156,7 @@ public sealed class UserGrain(
         _state = new UserState(UserId, services.UserOptions);
         _unwritten = false;
         active.Deactivated(_local);
-        _local = new LocalUser(UserId, _state.Snapshot());
+        _local = new LocalUser(_state.UserId, _state.Snapshot());
         active.Activated(_local);
         DeactivateOnIdle();
         return receipt;

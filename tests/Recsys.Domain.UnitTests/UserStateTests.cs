@@ -44,6 +44,30 @@ public class UserStateTests
     }
 
     [Fact]
+    public void Room_reserved_for_a_batch_leaves_a_published_snapshot_as_it_was_and_more_events_than_reserved_still_fit()
+    {
+        var state = new UserState("u", new UserStateOptions { WindowCapacity = 12, DedupHorizon = 20, DedupMaxIds = 20 });
+        for (var i = 0; i < 10; i++)
+        {
+            Apply(state, TestData.Event("u", $"i{i}", id: $"e{i}", minute: i));
+        }
+        var published = state.Snapshot();
+        state.Reserve(3);
+        for (var i = 10; i < 18; i++)
+        {
+            Assert.Equal(ApplyOutcome.Applied, Apply(state, TestData.Event("u", $"i{i}", id: $"e{i}", minute: i)));
+        }
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"i{i}"), published.Recent.Select(r => _items.GetId(r.ItemIndex)));
+        Assert.Equal(Enumerable.Range(6, 12).Select(i => $"i{i}"), WindowItems(state));
+        state.Reserve(int.MaxValue); // bounded by the window capacity and the id cap, not by the request
+        for (var i = 0; i < 18; i++)
+        {
+            Assert.Equal(ApplyOutcome.Duplicate, Apply(state, TestData.Event("u", "other", id: $"e{i}", minute: 30)));
+        }
+        Assert.Equal(18, state.EventCount);
+    }
+
+    [Fact]
     public void The_window_keeps_the_most_recent_events_up_to_its_capacity()
     {
         var state = new UserState("u", new UserStateOptions { WindowCapacity = 3 });

@@ -149,6 +149,30 @@ public sealed class UserState
     }
 
     /// <summary>
+    /// Sizes the window and the id ring for <paramref name="events"/> more events, so a batch grows each at most once
+    /// and to what it needs (doubling left a quarter of a resident user's arrays empty on average). The window is
+    /// sized exactly, because a published snapshot makes the next change copy it anyway; the ring by at least a
+    /// quarter, so users that grow one event at a time do not copy it on every event.
+    /// </summary>
+    public void Reserve(int events)
+    {
+        if (events <= 0)
+        {
+            return;
+        }
+        var window = (int)Math.Min(_options.WindowCapacity, (long)_windowCount + events);
+        if (window > _window.Length || (_windowShared && window > _windowCount))
+        {
+            CopyWindow(window);
+        }
+        var ids = (int)Math.Min(_options.DedupMaxIds, (long)_eventKeyCount + events);
+        if (ids > _recentEventKeys.Length)
+        {
+            ResizeRing(Math.Min(_options.DedupMaxIds, Math.Max(ids, _recentEventKeys.Length + _recentEventKeys.Length / 4)));
+        }
+    }
+
+    /// <summary>
     /// Applies one event accepted at <paramref name="nowMs"/> (the server's clock, Unix milliseconds);
     /// <paramref name="itemIndex"/> is -1 for a search without an item. In a batch that <see cref="MarkKnown"/> already
     /// checked, <paramref name="appliedInBatch"/> (the events applied before this one) limits the check to the ids the
@@ -239,10 +263,11 @@ public sealed class UserState
         _eventKeyCount--;
     }
 
-    /// <summary>A full ring, copied oldest first into one twice the size.</summary>
-    private void Grow()
+    /// <summary>A full ring (outside <see cref="Reserve"/>), copied oldest first into one twice the size.</summary>
+    private void Grow() => ResizeRing(Math.Min(_options.DedupMaxIds, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length)));
+
+    private void ResizeRing(int capacity)
     {
-        var capacity = Math.Min(_options.DedupMaxIds, Math.Max(InitialCapacity, 2 * _recentEventKeys.Length));
         var keys = new ulong[capacity];
         var minutes = new ushort[capacity];
         var (olderKeys, newerKeys) = EventKeysOldestFirst();
@@ -261,12 +286,8 @@ public sealed class UserState
         if (_windowShared || (_windowCount == _window.Length && _window.Length < _options.WindowCapacity))
         {
             // A snapshot reads the current array: change a copy. Grow while below capacity.
-            var capacity = _windowCount < _window.Length ? _window.Length
-                : Math.Min(_options.WindowCapacity, Math.Max(InitialCapacity, 2 * _window.Length));
-            var copy = new BehaviourRecord[capacity];
-            _window.AsSpan(0, _windowCount).CopyTo(copy);
-            _window = copy;
-            _windowShared = false;
+            CopyWindow(_windowCount < _window.Length ? _window.Length
+                : Math.Min(_options.WindowCapacity, Math.Max(InitialCapacity, 2 * _window.Length)));
         }
         // Events mostly arrive in time order, so the slot is found from the end.
         var position = _windowCount;
@@ -287,6 +308,14 @@ public sealed class UserState
         Array.Copy(_window, position, _window, position + 1, _windowCount - position);
         _window[position] = record;
         _windowCount++;
+    }
+
+    private void CopyWindow(int capacity)
+    {
+        var copy = new BehaviourRecord[capacity];
+        _window.AsSpan(0, _windowCount).CopyTo(copy);
+        _window = copy;
+        _windowShared = false;
     }
 
     /// <summary>Rebuilds a state from persisted parts (see <see cref="UserStateCodec"/>).</summary>
