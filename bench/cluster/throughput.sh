@@ -4,9 +4,12 @@
 #   bench/cluster/throughput.sh [SILO_COUNTS...]          default: 1 2 3
 # For each count, on a fresh database and stream:
 #   throughput: wrk posts as fast as it can for DURATION; the rate is events / (time until the last one is committed);
+#   reads:      wrk GETs recommendations of random users of the ones posted to, for GET_DURATION, with GET_CONNECTIONS;
 #   freshness:  under a steady STEADY_RATE events/s, PROBES single events timed from POST returned to the first
 #               GET /v1/users/{id} that shows them.
-# Env: DURATION (30s), CONNECTIONS (8), BATCH (100), USERS (100000), STEADY_RATE (1000), PROBES (300).
+# Env: DURATION (30s), CONNECTIONS (8), BATCH (100), USERS (100000), STEADY_RATE (1000), PROBES (300),
+#      GET_DURATION (15s), GET_CONNECTIONS (32), CLI_ROOT (the checkout whose silos run, default this one: a
+#      worktree of another revision gives a baseline in the same session; the bench tools are this checkout's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COUNTS=${*:-1 2 3}
@@ -16,16 +19,20 @@ BATCH=${BATCH:-100}
 USERS=${USERS:-100000}
 STEADY_RATE=${STEADY_RATE:-1000}
 PROBES=${PROBES:-300}
+GET_DURATION=${GET_DURATION:-15s}
+GET_CONNECTIONS=${GET_CONNECTIONS:-32}
+CLI_ROOT=${CLI_ROOT:-.}
 KEY=bench-key-$(date +%s)-0123456789
+export RECSYS_API_KEY=$KEY # the wrk scripts read it
 LOG=${TMPDIR:-/tmp}/recsys-cluster-bench
 mkdir -p "$LOG"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
 eval "$(scripts/services.sh up)"
 
 echo "building (Release)"
-dotnet build src/Recsys.Cli -c Release -nologo -v q >/dev/null
+dotnet build "$CLI_ROOT/src/Recsys.Cli" -c Release -nologo -v q >/dev/null
 dotnet build bench/Recsys.ServingLoad -c Release -nologo -v q >/dev/null
-CLI=src/Recsys.Cli/bin/Release/net10.0/recsys.dll
+CLI=$CLI_ROOT/src/Recsys.Cli/bin/Release/net10.0/recsys.dll
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -39,7 +46,7 @@ wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >
 applied() { # sum of events the workers applied
   local total=0
   for port in "$@"; do
-    total=$((total + $(curl -sf -H "X-Api-Key: $KEY" "http://127.0.0.1:$port/v1/admin/cluster" | python3 -c 'import json,sys; print(json.load(sys.stdin)["eventsCommitted"])')))
+    total=$((total + $(curl -sf -H "X-Api-Key: $KEY" "http://127.0.0.1:$port/v1/admin/cluster" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("eventsCommitted", d.get("eventsApplied")))')))
   done
   echo $total
 }
@@ -66,6 +73,10 @@ for n in $COUNTS; do
     printf "throughput: %d events accepted at %.0f/s; %d committed, end to end %.0f events/s (last commit %.1f s after the last POST)\n",
       t, t / (p - s), a, a / (d - s), d - p }'
   [ -n "$errors" ] && echo "POST errors: $errors"
+
+  reads=$(wrk -t2 -c"$GET_CONNECTIONS" -d"$GET_DURATION" --latency -s bench/http/recommendations.lua "http://127.0.0.1:$gateway" -- "$USERS" 10 "%d")
+  echo "$reads" | awk '/Requests\/sec/ {rate=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} /unexpected status/ {u++}
+    END {printf "reads: GET recommendations %.0f req/s, p99 %s, non-2xx %d\n", rate, p99, bad + u}'
 
   interval=$((CONNECTIONS > 0 ? 2 * 50 * 1000 / STEADY_RATE : 100))
   wrk -t1 -c2 -d600s -s bench/http/events.lua "http://127.0.0.1:$gateway" -- "$KEY" 50 "$USERS" "$interval" 20000 >/dev/null 2>&1 &
