@@ -18,6 +18,14 @@ public static class ServiceDefaultsExtensions
     /// <summary>Health checks tagged with this take part in /readyz (the process should get traffic).</summary>
     public const string ReadyTag = "ready";
 
+    /// <summary>The telemetry settings, bound from "Recsys:Telemetry".</summary>
+    public static TelemetryOptions TelemetryOptions(this IHostApplicationBuilder builder)
+    {
+        var options = new TelemetryOptions();
+        builder.Configuration.GetSection("Recsys:Telemetry").Bind(options);
+        return options;
+    }
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.ClearProviders();
@@ -29,8 +37,7 @@ public static class ServiceDefaultsExtensions
             options.IncludeScopes = true; // carries the trace and span ids of the request a line belongs to
         });
         builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-        var telemetryOptions = new TelemetryOptions();
-        builder.Configuration.GetSection("Recsys:Telemetry").Bind(telemetryOptions);
+        var telemetryOptions = builder.TelemetryOptions();
         builder.Services.AddSingleton(telemetryOptions);
         builder.Services.AddSingleton(sp => new RecsysTelemetry(telemetryOptions, builder.Configuration));
         builder.Services.AddHostedService<TelemetryStarter>();

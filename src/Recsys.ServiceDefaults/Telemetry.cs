@@ -26,6 +26,12 @@ public sealed record TelemetryOptions
 
     /// <summary>Serves the Prometheus text format at GET /metrics.</summary>
     public bool PrometheusEndpoint { get; init; } = true;
+
+    /// <summary>The OTLP endpoint from the settings or the standard environment variable.</summary>
+    public string? OtlpEndpointIn(IConfiguration configuration) => OtlpEndpoint ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+
+    /// <summary>Whether spans leave the process at all (OTLP or a trace file); without that nobody needs them made.</summary>
+    public bool ExportsTraces(IConfiguration configuration) => OtlpEndpointIn(configuration) is not null || TraceFile is not null;
 }
 
 /// <summary>The SDK wired directly (OpenTelemetry.Extensions.Hosting is not available here): providers built once, disposed with the host.</summary>
@@ -42,8 +48,8 @@ public sealed class RecsysTelemetry : IDisposable
     public RecsysTelemetry(TelemetryOptions options, IConfiguration configuration)
     {
         var resource = ResourceBuilder.CreateDefault().AddService(options.ServiceName, serviceInstanceId: Environment.MachineName + "-" + Environment.ProcessId);
-        var otlp = options.OtlpEndpoint ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        if (otlp is not null || options.TraceFile is not null)
+        var otlp = options.OtlpEndpointIn(configuration);
+        if (options.ExportsTraces(configuration))
         {
             var tracing = Sdk.CreateTracerProviderBuilder()
                 .SetResourceBuilder(resource)

@@ -29,7 +29,7 @@ public static class ClusterMode
         builder.UseOrleans(silo =>
         {
             silo.AddRecsysCluster(options);
-            silo.AddActivityPropagation();
+            silo.PropagateTracesWhenExported(builder);
             silo.AddRecsysGrains(options.RoleSet);
             silo.CollectIdleGrains(siloOptions.Grains);
         });

@@ -29,7 +29,7 @@ public static class EmbeddedSilo
             silo.Services.AddSingleton<Silo.State.IStateStore, Silo.State.InMemoryStateStore>();
             silo.Services.AddSingleton(UserCommitPolicy.InProcessMemory);
             silo.AddUserStateStorage();
-            silo.AddActivityPropagation();
+            silo.PropagateTracesWhenExported(builder);
             silo.AddRecsysGrains(SiloRoles.All);
             silo.CollectIdleGrains(options.Grains);
             // One silo holds every activation and the whole directory: a cache of grain addresses would repeat the
