@@ -19,7 +19,7 @@ namespace Recsys.Gateway;
 /// </summary>
 public sealed class GrainFrontend : IFrontend, IDisposable
 {
-    private readonly IGrainFactory _grains;
+    private readonly GrainReferences _grains;
     private readonly IEventIngress _ingress;
     private readonly ICatalogueWriter _catalogue;
     private readonly SiloServices _services;
@@ -30,7 +30,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     private readonly RecommendationId _ids;
     private long _accepted;
 
-    public GrainFrontend(IGrainFactory grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search,
+    public GrainFrontend(GrainReferences grains, IEventIngress ingress, ICatalogueWriter catalogue, SiloServices services, ShardGrainSearch search,
         ActiveUsers active, UserReads reads, RecommendationId ids, ILoggerFactory loggers)
     {
         _ids = ids;
@@ -96,7 +96,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
         {
             try
             {
-                list = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).RecommendAsync(query));
+                list = await WithFailoverAsync(() => _grains.User(userId).RecommendAsync(query));
             }
             catch (ServiceUnavailableException)
             {
@@ -131,7 +131,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
     {
         var view = _active.TryGet(userId, out var local)
             ? _reads.View(local, recentLimit)
-            : await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).GetViewAsync(recentLimit));
+            : await WithFailoverAsync(() => _grains.User(userId).GetViewAsync(recentLimit));
         return new UserProfileResponse(userId, view.EventCount, view.LastEventAt,
             view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
             view.IntentModelVersion is { } version ? new UserIntent(version, view.PurchaseIntent) : null);
@@ -139,7 +139,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public async Task<UserExportResponse> ExportUserAsync(string userId, CancellationToken cancellationToken)
     {
-        var export = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).ExportAsync());
+        var export = await WithFailoverAsync(() => _grains.User(userId).ExportAsync());
         var view = export.View;
         return new UserExportResponse(userId, view.EventCount, view.LastEventAt,
             view.Recent.Select(static r => new RecentBehaviour(r.ItemId, r.Type, r.Timestamp)).ToArray(), view.Purchased, view.Queries,
@@ -149,7 +149,7 @@ public sealed class GrainFrontend : IFrontend, IDisposable
 
     public async Task<UserErasedResponse> EraseUserAsync(string userId, CancellationToken cancellationToken)
     {
-        var erased = await WithFailoverAsync(() => _grains.GetGrain<IUserGrain>(userId).EraseAsync());
+        var erased = await WithFailoverAsync(() => _grains.User(userId).EraseAsync());
         _logger.LogInformation("Erased a user: {Events} events, {Behaviours} behaviours, {Purchases} purchases, {Searches} searches",
             erased.Events, erased.Behaviours, erased.Purchases, erased.Searches); // never the id: logs keep no user data
         return new UserErasedResponse(userId, erased.Events, erased.Behaviours, erased.Purchases, erased.Searches, erased.EventIds, erased.Intent);

@@ -4,7 +4,7 @@ using Recsys.Silo.Serving;
 namespace Recsys.Grains;
 
 /// <summary>Fans a catalogue query out to every shard grain and merges their lists into the overall top-K.</summary>
-public sealed class ShardGrainSearch(IGrainFactory grains, SiloServices services) : ICatalogueSearch
+public sealed class ShardGrainSearch(GrainReferences grains, SiloServices services) : ICatalogueSearch
 {
     public async Task<ShardHit[]> TopKAsync(CatalogueQuery query, CancellationToken cancellationToken)
     {
@@ -18,7 +18,7 @@ public sealed class ShardGrainSearch(IGrainFactory grains, SiloServices services
             // One span per fan-out call; each starts under the caller's span, not under the previous shard's.
             var span = SiloTelemetry.Source.StartActivity("shard.topk");
             span?.SetTag("recsys.shard", s);
-            var call = grains.GetGrain<ICatalogueShardGrain>(s).TopKAsync(request);
+            var call = grains.Shard(s).TopKAsync(request);
             calls[s] = span is null ? call : Traced(call, span);
             System.Diagnostics.Activity.Current = parent;
         }
@@ -54,7 +54,7 @@ public sealed class ShardGrainSearch(IGrainFactory grains, SiloServices services
     private int[] ExcludedRows(CatalogueQuery query)
     {
         var shards = services.Serving.Shards;
-        var rows = new List<int>();
+        var rows = new List<int>(1 + (query.Filter.IncludeSeen ? 0 : query.User.SeenSorted.Length));
         if (query.ExcludeItem >= 0 && shards.RowOf(query.Model, query.ExcludeItem) is var own and > 0)
         {
             rows.Add(own);

@@ -23,6 +23,7 @@ public static class SiloBuilderExtensions
         // singleton would be one instance that the last grain type resolved (its role) overwrote for every other type.
         silo.Services.AddPlacementFilter<SiloRolePlacementFilterStrategy, SiloRolePlacementFilterDirector>(ServiceLifetime.Transient);
         silo.Services.AddSingleton<ActiveUsers>();
+        silo.Services.AddSingleton<GrainReferences>();
         silo.Services.AddSingleton<InferenceGrainEncoder>();
         silo.Services.AddSingleton<ShardGrainSearch>();
         silo.Services.AddSingleton<UserReads>();

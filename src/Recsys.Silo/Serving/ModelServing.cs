@@ -337,7 +337,7 @@ public sealed class ModelServing : IAsyncDisposable
     private ScoredItem[] ToScored(ServingModel model, ShardHit[] hits, UserSnapshot? user, RecommendationReason reason)
     {
         // The reason candidates' model rows, looked up once per request rather than once per recommended item.
-        var sources = new List<(int Row, BehaviourRecord Event)>();
+        var sources = new List<(int Row, BehaviourRecord Event)>(user is null ? 0 : Math.Min(user.Recent.Count, Options.ReasonWindow));
         if (user is not null)
         {
             var recent = user.Recent;
