@@ -8,8 +8,11 @@
 #   freshness:  under a steady STEADY_RATE events/s, PROBES single events timed from POST returned to the first
 #               GET /v1/users/{id} that shows them.
 # Env: DURATION (30s), CONNECTIONS (8), BATCH (100), USERS (100000), STEADY_RATE (1000), PROBES (300),
-#      GET_DURATION (15s), GET_CONNECTIONS (32), CLI_ROOT (the checkout whose silos run, default this one: a
-#      worktree of another revision gives a baseline in the same session; the bench tools are this checkout's).
+#      GET_DURATION (15s), GET_CONNECTIONS (32), ITEMS (20000: items 1..ITEMS),
+#      MODEL (a checkpoint every silo serves, so the GETs are neural; with the Games model, USERS=31013 ITEMS=23715
+#      post in Games' numbering),
+#      CLI_ROOT (the checkout whose silos run, default this one: a worktree of another revision gives a baseline in
+#      the same session; the bench tools are this checkout's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COUNTS=${*:-1 2 3}
@@ -22,6 +25,9 @@ PROBES=${PROBES:-300}
 GET_DURATION=${GET_DURATION:-15s}
 GET_CONNECTIONS=${GET_CONNECTIONS:-32}
 CLI_ROOT=${CLI_ROOT:-.}
+ITEMS=${ITEMS:-20000}
+MODEL_ARGS=()
+[ -n "${MODEL:-}" ] && MODEL_ARGS=(--model "$MODEL")
 KEY=bench-key-$(date +%s)-0123456789
 export RECSYS_API_KEY=$KEY # the wrk scripts read it
 LOG=${TMPDIR:-/tmp}/recsys-cluster-bench
@@ -39,7 +45,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_silo() { # role name port database stream
   dotnet "$CLI" serve --role "$1" --silo-name "$2" --urls "http://127.0.0.1:$3" --api-key "$KEY" \
     --postgres "$(echo "$RECSYS_TEST_POSTGRES" | sed "s/Database=postgres/Database=$4/")" --rabbitmq "$RECSYS_TEST_RABBITMQ" \
-    --set "Recsys:Cluster:StreamName=$5" --set "Recsys:Cluster:ClusterId=$5" --set "Recsys:Cluster:SiloPort=$(free_port)" \
+    "${MODEL_ARGS[@]}" --set "Recsys:Cluster:StreamName=$5" --set "Recsys:Cluster:ClusterId=$5" --set "Recsys:Cluster:SiloPort=$(free_port)" \
     > "$LOG/$5-$2.log" 2>&1 &
 }
 wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "silo on $1 not ready"; exit 1; }
@@ -61,7 +67,7 @@ for n in $COUNTS; do
   echo "== $n worker silo(s) + 1 gateway"
 
   start=$(date +%s.%N)
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s bench/http/events.lua "http://127.0.0.1:$gateway" -- "$KEY" "$BATCH" "$USERS" 0 20000)
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s bench/http/events.lua "http://127.0.0.1:$gateway" -- "$KEY" "$BATCH" "$USERS" 0 "$ITEMS")
   posted_at=$(date +%s.%N)
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   errors=$(echo "$out" | grep -E "Non-2xx|unexpected status" || true)
@@ -79,7 +85,7 @@ for n in $COUNTS; do
     END {printf "reads: GET recommendations %.0f req/s, p99 %s, non-2xx %d\n", rate, p99, bad + u}'
 
   interval=$((CONNECTIONS > 0 ? 2 * 50 * 1000 / STEADY_RATE : 100))
-  wrk -t1 -c2 -d600s -s bench/http/events.lua "http://127.0.0.1:$gateway" -- "$KEY" 50 "$USERS" "$interval" 20000 >/dev/null 2>&1 &
+  wrk -t1 -c2 -d600s -s bench/http/events.lua "http://127.0.0.1:$gateway" -- "$KEY" 50 "$USERS" "$interval" "$ITEMS" >/dev/null 2>&1 &
   steady=$!
   sleep 2
   dotnet bench/Recsys.ServingLoad/bin/Release/net10.0/recsys-serving-load.dll state-freshness --url "http://127.0.0.1:$gateway" --api-key "$KEY" --probes "$PROBES"
